@@ -1,0 +1,19 @@
+import tseslint from "typescript-eslint"
+
+export default tseslint.config(
+  { ignores: ["**/dist/**", "**/build/**", "**/node_modules/**", "**/*.tsbuildinfo", "bench/RESULTS.md"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-namespace": "off",
+      "@typescript-eslint/no-empty-object-type": "off",
+      "no-console": "error"
+    }
+  },
+  {
+    files: ["packages/cli/src/**", "bench/**", "examples/**", "**/demo/**", "**/scripts/**"],
+    rules: { "no-console": "off" }
+  }
+)

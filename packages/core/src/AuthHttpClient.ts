@@ -1,0 +1,81 @@
+/**
+ * `HttpClient` middleware that signs every request with a token from a {@link TokenSource} and
+ * recovers from one `401`.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as AuthError from "./AuthError.js"
+import type { Token } from "./Token.js"
+import { TokenSource } from "./TokenSource.js"
+
+class Rejected extends Data.TaggedError("@effect-auth/core/AuthHttpClient/Rejected")<{
+  readonly response: HttpClientResponse.HttpClientResponse
+}> {}
+
+/**
+ * Wraps `client` so that each request carries `Authorization: <tokenType> <token>` from `source`.
+ * A `401` invalidates exactly the token that was sent (compare-and-set) and the request is sent once
+ * more with a fresh token, through `HttpClient.retry`, which rebuilds the header; a second `401`
+ * fails with {@link AuthError.InvalidCredentials}. Every other status passes through untouched.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (source: TokenSource.Service) =>
+<E, R>(client: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | AuthError.AuthError, R> => {
+  const sent = new WeakMap<HttpClientRequest.HttpClientRequest, Token>()
+  return client.pipe(
+    HttpClient.mapRequestEffect((request) =>
+      Effect.map(source.get, (token) => {
+        const signed = HttpClientRequest.setHeader(request, "authorization", Redacted.value(token.authorizationHeader))
+        sent.set(signed, token)
+        return signed
+      })
+    ),
+    HttpClient.transformResponse(Effect.flatMap((response) => {
+      if (response.status !== 401) return Effect.succeed(response)
+      const token = sent.get(response.request)
+      return Effect.zipRight(
+        token === undefined ? Effect.void : source.invalidate(token),
+        Effect.fail(new Rejected({ response }))
+      )
+    })),
+    HttpClient.retry({ while: (error) => error instanceof Rejected, times: 1 }),
+    HttpClient.catchAll((error) =>
+      error instanceof Rejected
+        ? Effect.fail(
+          new AuthError.InvalidCredentials({
+            site: source.site,
+            detail: `${error.response.request.method} ${urlPath(error.response.request.url)} was refused (401) twice, the second time with a fresh token`,
+            hint: "The account may lack access to this resource, or its credentials were revoked; log in again."
+          })
+        )
+        : Effect.fail(error as E | AuthError.AuthError)
+    )
+  )
+}
+
+const urlPath = (url: string): string => {
+  try {
+    return new URL(url).pathname
+  } catch {
+    return url
+  }
+}
+
+/**
+ * The `HttpClient` in context, wrapped with {@link make} over the {@link TokenSource} in context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const withTokenSource = <E, R>(
+  client: HttpClient.HttpClient.With<E, R>
+): Effect.Effect<HttpClient.HttpClient.With<E | AuthError.AuthError, R>, never, TokenSource> =>
+  Effect.map(TokenSource, (source) => make(source)(client))

@@ -1,0 +1,90 @@
+/**
+ * When the engine renews tokens and how it retries transient failures.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Schedule from "effect/Schedule"
+import { type AuthError, isTransient } from "./AuthError.js"
+import type { Token } from "./Token.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RefreshPolicy {
+  /** Refresh this long before expiry (at most; see `marginRatio`). Default 5 minutes. */
+  readonly margin: Duration.Duration
+  /** ... or this share of the token's lifetime, whichever is smaller. Default 0.2. */
+  readonly marginRatio: number
+  /** Refresh up to this much earlier still, at random, so a fleet does not refresh in step. Default 30 s. */
+  readonly jitter: Duration.Duration
+  /** `get` treats a token as expired this long before its expiry (clock skew, latency). Default 10 s. */
+  readonly expirySkew: Duration.Duration
+  /** How many times a transient failure (network, timeout, 5xx, 429) is retried. Default 4. */
+  readonly retries: number
+  /** The first retry delay, doubled each time with jitter. Default 250 ms. */
+  readonly retryBase: Duration.Duration
+  /** No retry delay is longer than this, `Retry-After` included. Default 30 s. */
+  readonly retryCap: Duration.Duration
+}
+
+/**
+ * The defaults: 5 minutes / 20 % margin, 30 s jitter, 10 s skew, 4 retries from 250 ms up to 30 s.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaults: RefreshPolicy = {
+  margin: Duration.minutes(5),
+  marginRatio: 0.2,
+  jitter: Duration.seconds(30),
+  expirySkew: Duration.seconds(10),
+  retries: 4,
+  retryBase: Duration.millis(250),
+  retryCap: Duration.seconds(30)
+}
+
+/**
+ * The defaults with some fields replaced.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (overrides: Partial<RefreshPolicy> = {}): RefreshPolicy => ({ ...defaults, ...overrides })
+
+/**
+ * How long before expiry `token` should be refreshed: the smaller of `margin` and `marginRatio` of
+ * its lifetime (jitter not included).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const marginFor = (policy: RefreshPolicy, token: Token): Duration.Duration => {
+  const lifetime = token.lifetime
+  if (lifetime._tag === "None") return policy.margin
+  const share = Duration.millis(Math.floor(Duration.toMillis(lifetime.value) * policy.marginRatio))
+  return Duration.min(policy.margin, share)
+}
+
+/**
+ * The retry schedule for one call: exponential backoff with jitter from `retryBase`, at most
+ * `retries` times, only while the failure is transient, never sooner than the server's
+ * `Retry-After` and never longer than `retryCap`.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const retrySchedule = (policy: RefreshPolicy): Schedule.Schedule<unknown, AuthError> =>
+  Schedule.exponential(policy.retryBase).pipe(
+    Schedule.jittered,
+    Schedule.intersect(Schedule.recurs(policy.retries)),
+    Schedule.intersect(Schedule.identity<AuthError>()),
+    Schedule.whileInput(isTransient),
+    Schedule.modifyDelay(([, error], delay) => {
+      const retryAfter = isTransient(error) && error.retryAfterMillis !== undefined
+        ? Duration.millis(error.retryAfterMillis)
+        : Duration.zero
+      return Duration.min(Duration.max(delay, retryAfter), policy.retryCap)
+    })
+  )

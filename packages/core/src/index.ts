@@ -1,0 +1,28 @@
+/**
+ * @since 0.1.0
+ */
+export * as AuthError from "./AuthError.js"
+/**
+ * @since 0.1.0
+ */
+export * as AuthHttpClient from "./AuthHttpClient.js"
+/**
+ * @since 0.1.0
+ */
+export * as AuthResponse from "./AuthResponse.js"
+/**
+ * @since 0.1.0
+ */
+export * as AuthStrategy from "./AuthStrategy.js"
+/**
+ * @since 0.1.0
+ */
+export * as RefreshPolicy from "./RefreshPolicy.js"
+/**
+ * @since 0.1.0
+ */
+export * as Token from "./Token.js"
+/**
+ * @since 0.1.0
+ */
+export * as TokenSource from "./TokenSource.js"

@@ -1,0 +1,241 @@
+/** @internal */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as AuthError from "../AuthError.js"
+import type { AuthStrategy } from "../AuthStrategy.js"
+import * as RefreshPolicy from "../RefreshPolicy.js"
+import type { Token } from "../Token.js"
+
+/** @internal */
+export interface Service {
+  readonly name: string
+  readonly site: string | undefined
+  readonly get: Effect.Effect<Token, AuthError.AuthError>
+  readonly invalidate: (token: Token) => Effect.Effect<void>
+  readonly refresh: Effect.Effect<Token, AuthError.AuthError>
+  readonly login: Effect.Effect<Token, AuthError.AuthError>
+  readonly current: Effect.Effect<Option.Option<Token>>
+}
+
+/** @internal */
+export interface MakeOptions {
+  readonly policy?: RefreshPolicy.RefreshPolicy | undefined
+  readonly revokeOnClose?: boolean | undefined
+}
+
+/**
+ * The engine's whole state. `ready` is the token wrapped once in `Effect.succeed`, so that the hot
+ * path allocates nothing; `freshUntil` already has the skew taken off.
+ */
+interface State {
+  readonly token: Token | undefined
+  readonly ready: Effect.Effect<Token> | undefined
+  readonly freshUntil: number
+  readonly flight: Deferred.Deferred<Token, AuthError.AuthError> | undefined
+  readonly needsLogin: boolean
+}
+
+type Mode = "get" | "refresh" | "login"
+
+const sameToken = (a: Token, b: Token): boolean =>
+  a === b || Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
+
+/** @internal */
+export const make = (
+  strategy: AuthStrategy,
+  options: MakeOptions = {}
+): Effect.Effect<Service, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const policy = options.policy ?? RefreshPolicy.defaults
+    const skewMillis = Duration.toMillis(policy.expirySkew)
+    const retry = RefreshPolicy.retrySchedule(policy)
+    const clock = yield* Effect.clock
+    const scope = yield* Effect.scope
+    const state = yield* Ref.make<State>({
+      token: undefined,
+      ready: undefined,
+      freshUntil: -Infinity,
+      flight: undefined,
+      needsLogin: false
+    })
+    const installed = yield* Queue.sliding<Token>(1)
+    const attributes = { "auth.strategy": strategy.name, "auth.site": strategy.site ?? "" }
+    const annotate = Effect.annotateLogs({ strategy: strategy.name, site: strategy.site ?? "" })
+
+    const acquire = strategy.acquire.pipe(
+      Effect.retry(retry),
+      Effect.withSpan("TokenSource.acquire", { attributes })
+    )
+
+    const renew = (previous: Token | undefined, mode: Mode): Effect.Effect<Token, AuthError.AuthError> => {
+      if (mode === "login" || previous === undefined || Option.isNone(strategy.refresh)) return acquire
+      const refresh = strategy.refresh.value
+      return refresh(previous).pipe(
+        Effect.retry(retry),
+        Effect.withSpan("TokenSource.refresh", { attributes }),
+        Effect.catchTag("InvalidCredentials", (rejected) =>
+          strategy.interactive
+            ? Effect.fail(
+              new AuthError.TokenExpired({
+                site: strategy.site,
+                detail: `The token expired and its refresh was rejected (${rejected.detail})`
+              })
+            )
+            : Effect.zipRight(
+              Effect.logDebug("refresh rejected; logging in again").pipe(annotate),
+              acquire
+            ))
+      )
+    }
+
+    const settle = (deferred: Deferred.Deferred<Token, AuthError.AuthError>) =>
+    (exit: Exit.Exit<Token, AuthError.AuthError>): Effect.Effect<void> =>
+      Effect.zipRight(
+        Exit.match(exit, {
+          onFailure: (cause) => {
+            const expired = Option.exists(Cause.failureOption(cause), (error) => error._tag === "TokenExpired")
+            return Ref.update(state, (s) =>
+              expired
+                ? { token: undefined, ready: undefined, freshUntil: -Infinity, flight: undefined, needsLogin: true }
+                : { ...s, flight: undefined })
+          },
+          onSuccess: (token) =>
+            Effect.zipRight(
+              Ref.set(state, {
+                token,
+                ready: Effect.succeed(token),
+                freshUntil: token.expiresAtMillis - skewMillis,
+                flight: undefined,
+                needsLogin: false
+              }),
+              Effect.zipRight(
+                Queue.offer(installed, token),
+                Effect.logDebug("token installed").pipe(
+                  annotate,
+                  Effect.annotateLogs("expiresAt", Option.match(token.expiresAt, {
+                    onNone: () => "never",
+                    onSome: (at) => at.toString()
+                  }))
+                )
+              )
+            )
+        }),
+        Deferred.done(deferred, exit)
+      )
+
+    const flight = (mode: Mode): Effect.Effect<Token, AuthError.AuthError> =>
+      Effect.suspend(() => {
+        const deferred = Deferred.unsafeMake<Token, AuthError.AuthError>(FiberId.none)
+        return Effect.flatten(Ref.modify(state, (s): [Effect.Effect<Token, AuthError.AuthError>, State] => {
+          if (s.flight !== undefined) {
+            const joined = Deferred.await(s.flight)
+            return [mode === "login" ? Effect.zipRight(Effect.ignore(joined), flight("login")) : joined, s]
+          }
+          if (mode === "get" && s.token !== undefined && clock.unsafeCurrentTimeMillis() < s.freshUntil) {
+            return [s.ready!, s]
+          }
+          if (mode !== "login" && s.needsLogin) {
+            return [
+              Effect.fail(
+                new AuthError.TokenExpired({
+                  site: strategy.site,
+                  detail: "The token expired and could not be refreshed"
+                })
+              ),
+              s
+            ]
+          }
+          const start = renew(s.token, mode).pipe(
+            Effect.onExit(settle(deferred)),
+            Effect.forkIn(scope),
+            Effect.zipRight(Deferred.await(deferred))
+          )
+          return [start, { ...s, flight: deferred }]
+        }))
+      })
+
+    const get: Effect.Effect<Token, AuthError.AuthError> = Effect.flatMap(
+      Ref.get(state),
+      (s) => s.ready !== undefined && clock.unsafeCurrentTimeMillis() < s.freshUntil ? s.ready : flight("get")
+    )
+
+    const invalidate = (token: Token): Effect.Effect<void> =>
+      Ref.update(state, (s) =>
+        s.token !== undefined && sameToken(s.token, token) ? { ...s, ready: undefined, freshUntil: -Infinity } : s)
+
+    // Refresh-ahead: for the latest installed token, wait until its refresh is due, then renew it;
+    // transient failures are retried with backoff until the token expires. A newer token cancels the
+    // wait (`switch`), so exactly one timer is pending at any time.
+    const refreshAhead = (token: Token): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (token.expiresAtMillis === Infinity) return
+        if (strategy.interactive && Option.isNone(strategy.refresh)) return
+        const jitter = yield* Random.nextIntBetween(0, Duration.toMillis(policy.jitter) + 1)
+        const dueAt = token.expiresAtMillis - Duration.toMillis(RefreshPolicy.marginFor(policy, token)) - jitter
+        yield* Effect.sleep(Duration.millis(Math.max(0, dueAt - clock.unsafeCurrentTimeMillis())))
+        const untilExpiry = Duration.millis(Math.max(0, token.expiresAtMillis - clock.unsafeCurrentTimeMillis()))
+        yield* flight("refresh").pipe(
+          Effect.retry(
+            Schedule.exponential(policy.retryBase).pipe(
+              Schedule.jittered,
+              Schedule.union(Schedule.spaced(policy.retryCap)),
+              Schedule.upTo(untilExpiry),
+              Schedule.whileInput(AuthError.isTransient)
+            )
+          ),
+          Effect.catchAll((error) =>
+            Effect.logWarning("background refresh failed; the next get will try again").pipe(
+              Effect.annotateLogs("error", error.message),
+              annotate
+            )
+          )
+        )
+      })
+
+    if (options.revokeOnClose !== false && Option.isSome(strategy.revoke)) {
+      const revoke = strategy.revoke.value
+      yield* Effect.addFinalizer(() =>
+        Effect.flatMap(Ref.get(state), (s) =>
+          s.token === undefined || !s.token.isFresh(clock.unsafeCurrentTimeMillis())
+            ? Effect.void
+            : revoke(s.token).pipe(
+              Effect.timeout(RefreshPolicy.defaults.retryCap),
+              Effect.withSpan("TokenSource.revoke", { attributes }),
+              Effect.catchAll((error) =>
+                Effect.logWarning("revoking the token on close failed").pipe(
+                  Effect.annotateLogs("error", error.message),
+                  annotate
+                )
+              )
+            ))
+      )
+    }
+
+    yield* Stream.fromQueue(installed).pipe(
+      Stream.flatMap((token) => Stream.fromEffect(refreshAhead(token)), { switch: true }),
+      Stream.runDrain,
+      Effect.forkScoped
+    )
+
+    return {
+      name: strategy.name,
+      site: strategy.site,
+      get,
+      invalidate,
+      refresh: flight("refresh"),
+      login: flight("login"),
+      current: Effect.map(Ref.get(state), (s) => Option.fromNullable(s.token))
+    }
+  })

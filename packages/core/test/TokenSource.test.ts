@@ -1,0 +1,173 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
+import * as AuthError from "../src/AuthError.js"
+import * as RefreshPolicy from "../src/RefreshPolicy.js"
+import * as Testing from "../src/Testing.js"
+import * as TokenSource from "../src/TokenSource.js"
+
+const value = (token: { readonly accessToken: Redacted.Redacted<string> }) => Redacted.value(token.accessToken)
+
+const unavailable = (retryAfterMillis?: number) =>
+  new AuthError.AuthServiceUnavailable({ detail: "down", status: 503, retryAfterMillis })
+const rejected = new AuthError.InvalidCredentials({ detail: "no" })
+
+// No jitter so that timing assertions are exact.
+const policy = RefreshPolicy.make({ jitter: Duration.zero })
+
+describe("TokenSource", () => {
+  it.scoped("serves the held token without calling the strategy again while fresh", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy()
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const first = yield* source.get
+      yield* TestClock.adjust(Duration.minutes(30))
+      const second = yield* source.get
+      assert.strictEqual(first, second)
+      assert.strictEqual(value(first), "token-1")
+      assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 0, revoke: 0 })
+    }))
+
+  it.scoped("10,000 concurrent cold gets cause one strategy call and all get its token", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ latency: Duration.millis(50) })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const fiber = yield* Effect.all(Array.from({ length: 10_000 }, () => source.get), {
+        concurrency: "unbounded"
+      }).pipe(Effect.fork)
+      yield* TestClock.adjust(Duration.millis(50))
+      const tokens = yield* Fiber.join(fiber)
+      assert.strictEqual(new Set(tokens.map(value)).size, 1)
+      assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 0, revoke: 0 })
+    }))
+
+  it.scoped("concurrent gets share one failure, and the failure is not cached", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ acquire: [rejected] })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const exits = yield* Effect.all(Array.from({ length: 100 }, () => Effect.exit(source.get)), {
+        concurrency: "unbounded"
+      })
+      assert.isTrue(exits.every((exit) => Exit.isFailure(exit)))
+      assert.strictEqual((yield* script.calls).acquire, 1)
+      const token = yield* source.get
+      assert.strictEqual(value(token), "token-1")
+      assert.strictEqual((yield* script.calls).acquire, 2)
+    }))
+
+  it.scoped("refreshes ahead of expiry in the background", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ lifetime: Duration.minutes(35) })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      yield* source.get
+      // margin = min(5 min, 20% of 35 min = 7 min) = 5 min: due at 30 min.
+      yield* TestClock.adjust(Duration.minutes(30).pipe(Duration.subtract(Duration.seconds(1))))
+      assert.strictEqual((yield* script.calls).refresh, 0)
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual((yield* script.calls).refresh, 1)
+      assert.strictEqual(value(yield* source.get), "token-2")
+      // and again, 30 minutes after the second token was issued
+      yield* TestClock.adjust(Duration.minutes(30))
+      assert.strictEqual((yield* script.calls).refresh, 2)
+      assert.strictEqual((yield* script.calls).acquire, 1)
+    }))
+
+  it.scoped("a rejected refresh falls back to a new login for a non-interactive strategy", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ lifetime: Duration.minutes(10), refresh: [rejected] })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      yield* source.get
+      yield* TestClock.adjust(Duration.minutes(8))
+      assert.deepStrictEqual(yield* script.calls, { acquire: 2, refresh: 1, revoke: 0 })
+      assert.strictEqual(value(yield* source.get), "token-2")
+    }))
+
+  it.scoped("a rejected refresh of an interactive strategy makes the next get fail with TokenExpired", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({
+        lifetime: Duration.minutes(10),
+        refresh: [rejected],
+        interactive: true
+      })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      yield* source.get
+      yield* TestClock.adjust(Duration.minutes(8))
+      const error = yield* Effect.flip(source.get)
+      assert.strictEqual(error._tag, "TokenExpired")
+      assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 1, revoke: 0 })
+      // an explicit login recovers
+      assert.strictEqual(value(yield* source.login), "token-2")
+      assert.strictEqual(value(yield* source.get), "token-2")
+    }))
+
+  it.scoped("invalidate is compare-and-set", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ refresh: false })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const first = yield* source.get
+      yield* source.invalidate(first)
+      const second = yield* source.get
+      assert.strictEqual(value(second), "token-2")
+      // a late 401 for the first token must not discard the second
+      yield* source.invalidate(first)
+      assert.strictEqual(value(yield* source.get), "token-2")
+      assert.strictEqual((yield* script.calls).acquire, 2)
+    }))
+
+  it.effect("revokes the held token when the scope closes", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy()
+      const scope = yield* Scope.make()
+      const source = yield* TokenSource.make(script.strategy, { policy }).pipe(Scope.extend(scope))
+      const token = yield* source.get
+      yield* Scope.close(scope, Exit.void)
+      const revoked = yield* script.revoked
+      assert.deepStrictEqual(revoked.map(value), [value(token)])
+    }))
+
+  it.scoped("retries transient failures with backoff, honouring Retry-After", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ acquire: [unavailable(10_000), unavailable()] })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const fiber = yield* Effect.fork(source.get)
+      yield* TestClock.adjust(Duration.seconds(9))
+      assert.strictEqual((yield* script.calls).acquire, 1)
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual((yield* script.calls).acquire, 2)
+      yield* TestClock.adjust(Duration.seconds(5))
+      const token = yield* Fiber.join(fiber)
+      assert.strictEqual(value(token), "token-1")
+      assert.strictEqual((yield* script.calls).acquire, 3)
+    }))
+
+  it.scoped("gives up after the retry bound and does not retry permanent failures", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ acquire: Array.from({ length: 10 }, () => unavailable()) })
+      const source = yield* TokenSource.make(script.strategy, { policy: RefreshPolicy.make({ retries: 2 }) })
+      const fiber = yield* Effect.fork(Effect.flip(source.get))
+      yield* TestClock.adjust(Duration.minutes(5))
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "AuthServiceUnavailable")
+      assert.strictEqual((yield* script.calls).acquire, 3)
+
+      const permanent = yield* Testing.scriptedStrategy({ acquire: [rejected] })
+      const other = yield* TokenSource.make(permanent.strategy, { policy })
+      assert.strictEqual((yield* Effect.flip(other.get))._tag, "InvalidCredentials")
+      assert.strictEqual((yield* permanent.calls).acquire, 1)
+    }))
+
+  it.scoped("current reads the held token without I/O", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy()
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      assert.isTrue(Option.isNone(yield* source.current))
+      yield* source.get
+      assert.strictEqual(Option.map(yield* source.current, value).pipe(Option.getOrNull), "token-1")
+    }))
+})
