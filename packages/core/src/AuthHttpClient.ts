@@ -29,23 +29,31 @@ class Rejected extends Data.TaggedError("@effect-auth/core/AuthHttpClient/Reject
  */
 export const make = (source: TokenSource.Service) =>
 <E, R>(client: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | AuthError.AuthError, R> => {
-  const sent = new WeakMap<HttpClientRequest.HttpClientRequest, Token>()
+  const headers = new WeakMap<Token, string>()
+  const signed = (token: Token): string => {
+    let header = headers.get(token)
+    if (header === undefined) {
+      header = Redacted.value(token.authorizationHeader)
+      headers.set(token, header)
+    }
+    return header
+  }
+  // Invalidate exactly the token that was sent: the held one only if its header is the one the
+  // rejected request carried, so a late 401 for an old token never discards a newer one.
+  const invalidateSent = (request: HttpClientRequest.HttpClientRequest) =>
+    Effect.flatMap(source.current, (held) =>
+      held._tag === "Some" && signed(held.value) === request.headers["authorization"]
+        ? source.invalidate(held.value)
+        : Effect.void)
   return client.pipe(
     HttpClient.mapRequestEffect((request) =>
-      Effect.map(source.get, (token) => {
-        const signed = HttpClientRequest.setHeader(request, "authorization", Redacted.value(token.authorizationHeader))
-        sent.set(signed, token)
-        return signed
-      })
+      Effect.map(source.get, (token) => HttpClientRequest.setHeader(request, "authorization", signed(token)))
     ),
-    HttpClient.transformResponse(Effect.flatMap((response) => {
-      if (response.status !== 401) return Effect.succeed(response)
-      const token = sent.get(response.request)
-      return Effect.zipRight(
-        token === undefined ? Effect.void : source.invalidate(token),
-        Effect.fail(new Rejected({ response }))
-      )
-    })),
+    HttpClient.transformResponse(Effect.flatMap((response) =>
+      response.status === 401
+        ? Effect.zipRight(invalidateSent(response.request), Effect.fail(new Rejected({ response })))
+        : Effect.succeed(response)
+    )),
     HttpClient.retry({ while: (error) => error instanceof Rejected, times: 1 }),
     HttpClient.catchAll((error) =>
       error instanceof Rejected

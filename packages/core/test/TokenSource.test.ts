@@ -2,6 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as HashMap from "effect/HashMap"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -169,5 +172,67 @@ describe("TokenSource", () => {
       assert.isTrue(Option.isNone(yield* source.current))
       yield* source.get
       assert.strictEqual(Option.map(yield* source.current, value).pipe(Option.getOrNull), "token-1")
+    }))
+
+  it.scoped("callers keep the held token while a background refresh is under way", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ lifetime: Duration.minutes(35), latency: Duration.seconds(20) })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const acquiring = yield* Effect.fork(source.get)
+      yield* TestClock.adjust(Duration.seconds(20))
+      yield* Fiber.join(acquiring)
+      yield* TestClock.adjust(Duration.minutes(30)) // refresh due: starts, takes 20 s
+      assert.strictEqual((yield* script.calls).refresh, 1)
+      const during = yield* source.get.pipe(Effect.timeoutOption(0))
+      assert.strictEqual(Option.map(during, value).pipe(Option.getOrNull), "token-1")
+      yield* TestClock.adjust(Duration.seconds(20))
+      assert.strictEqual(value(yield* source.get), "token-2")
+    }))
+
+  it.scoped("a failing background refresh is retried until it succeeds, before expiry", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({
+        lifetime: Duration.minutes(35),
+        refresh: Array.from({ length: 8 }, () => unavailable())
+      })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      yield* source.get
+      yield* TestClock.adjust(Duration.minutes(34))
+      const calls = yield* script.calls
+      assert.strictEqual(calls.refresh, 9)
+      assert.strictEqual(calls.acquire, 1)
+      assert.strictEqual(value(yield* source.get), "token-2")
+    }))
+
+  it.scoped("a token without expiry is served until invalidated and never refreshed", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy({ lifetime: Duration.infinity })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const token = yield* source.get
+      assert.strictEqual(token.expiresAtMillis, Infinity)
+      yield* TestClock.adjust(Duration.days(365))
+      assert.strictEqual(yield* source.get, token)
+      assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 0, revoke: 0 })
+    }))
+
+  it.scoped("logs name the strategy but never a token", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ annotations, message }) => {
+        lines.push(JSON.stringify({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) }))
+      })
+      yield* Effect.gen(function*() {
+        const script = yield* Testing.scriptedStrategy({ lifetime: Duration.minutes(10), refresh: [rejected] })
+        const source = yield* TokenSource.make(script.strategy, { policy })
+        yield* source.get
+        yield* TestClock.adjust(Duration.minutes(9))
+        yield* source.get
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      assert.isAbove(lines.length, 0)
+      assert.isTrue(lines.some((line) => line.includes("scripted")))
+      for (const line of lines) {
+        assert.notInclude(line, "token-")
+        assert.notInclude(line, "refresh-")
+      }
     }))
 })

@@ -1,0 +1,115 @@
+/**
+ * Core engine benchmarks. Each figure is a ratio against a baseline measured in the same run.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { performance } from "node:perf_hooks"
+import * as AuthHttpClient from "../packages/core/src/AuthHttpClient.js"
+import * as Testing from "../packages/core/src/Testing.js"
+import * as TokenSource from "../packages/core/src/TokenSource.js"
+import { type Result, median } from "./report.js"
+
+/** Time `n` sequential runs of `effect` inside one fiber; nanoseconds per run. */
+const perOp = <A, E>(effect: Effect.Effect<A, E>, n: number) =>
+  Effect.gen(function*() {
+    const start = performance.now()
+    for (let i = 0; i < n; i++) yield* effect
+    return ((performance.now() - start) * 1e6) / n
+  })
+
+export const getVsRefGet = Effect.gen(function*() {
+  const script = yield* Testing.scriptedStrategy({ lifetime: Duration.hours(1) })
+  const source = yield* TokenSource.make(script.strategy)
+  const token = yield* source.get
+  const ref = yield* Ref.make(token)
+  const n = 200_000
+  const get: Array<number> = []
+  const base: Array<number> = []
+  for (let trial = 0; trial < 15; trial++) {
+    base.push(yield* perOp(Ref.get(ref), n))
+    get.push(yield* perOp(source.get, n))
+  }
+  const g = median(get)
+  const b = median(base)
+  return [
+    {
+      name: "TokenSource.get (fresh token) vs Ref.get",
+      figure: `${(g / b).toFixed(2)}x`,
+      detail: `median ${g.toFixed(0)} ns vs ${b.toFixed(0)} ns per call`,
+      goal: "<= 2x, median <= 1 us",
+      met: g / b <= 2 && g <= 1000
+    }
+  ] satisfies Array<Result>
+}).pipe(Effect.scoped)
+
+export const coldGets = Effect.gen(function*() {
+  const script = yield* Testing.scriptedStrategy({ latency: Duration.millis(20) })
+  const source = yield* TokenSource.make(script.strategy)
+  yield* Effect.all(Array.from({ length: 10_000 }, () => source.get), { concurrency: "unbounded" })
+  const calls = (yield* script.calls).acquire
+  return [
+    {
+      name: "upstream calls for 10,000 concurrent cold gets",
+      figure: `${calls}`,
+      detail: "scripted strategy with 20 ms latency",
+      goal: "1",
+      met: calls === 1
+    }
+  ] satisfies Array<Result>
+}).pipe(Effect.scoped)
+
+const listen = () =>
+  Effect.acquireRelease(
+    Effect.async<Server>((resume) => {
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" })
+        res.end("ok")
+      })
+      server.keepAliveTimeout = 60_000
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+  )
+
+export const middlewareThroughput = Effect.gen(function*() {
+  const server = yield* listen()
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  const bare = yield* HttpClient.HttpClient
+  const script = yield* Testing.scriptedStrategy({ lifetime: Duration.hours(1) })
+  const source = yield* TokenSource.make(script.strategy)
+  const authed = AuthHttpClient.make(source)(bare)
+  const requests = 4000
+  const rate = (client: HttpClient.HttpClient.With<unknown>) =>
+    Effect.gen(function*() {
+      const start = performance.now()
+      yield* Effect.forEach(
+        Array.from({ length: requests }),
+        () => Effect.flatMap(client.get(url), (r) => r.text),
+        { concurrency: 16, discard: true }
+      )
+      return requests / ((performance.now() - start) / 1000)
+    })
+  yield* rate(bare) // warm-up
+  yield* rate(authed)
+  const b: Array<number> = []
+  const a: Array<number> = []
+  for (let trial = 0; trial < 7; trial++) {
+    b.push(yield* rate(bare))
+    a.push(yield* rate(authed))
+  }
+  const ratio = median(a) / median(b)
+  return [
+    {
+      name: "requests/s through AuthHttpClient vs the bare client",
+      figure: `${ratio.toFixed(3)}x`,
+      detail: `median ${median(a).toFixed(0)} vs ${median(b).toFixed(0)} req/s, ${requests} requests x 7 trials, concurrency 16, loopback`,
+      goal: ">= 0.95x",
+      met: ratio >= 0.95
+    }
+  ] satisfies Array<Result>
+}).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))

@@ -1,0 +1,105 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { createServer } from "node:http"
+import * as AuthHttpClient from "../src/AuthHttpClient.js"
+import * as RefreshPolicy from "../src/RefreshPolicy.js"
+import * as Testing from "../src/Testing.js"
+import * as TokenSource from "../src/TokenSource.js"
+
+/**
+ * A real API server on 127.0.0.1: records every Authorization header and answers with the status
+ * `decide` picks for it.
+ */
+const apiServer = (decide: (authorization: string | undefined) => number) =>
+  Effect.gen(function*() {
+    const seen: Array<string | undefined> = []
+    const context = yield* Layer.build(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" }))
+    yield* HttpServer.serveEffect()(
+      Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+        const authorization = request.headers["authorization"]
+        seen.push(authorization)
+        const status = decide(authorization)
+        return HttpServerResponse.text(`status ${status}`, { status })
+      })
+    ).pipe(Effect.provide(context))
+    const url = yield* HttpServer.addressFormattedWith(Effect.succeed).pipe(Effect.provide(context))
+    return { url, seen }
+  })
+
+const policy = RefreshPolicy.make({ jitter: 0 })
+
+const setup = (decide: (authorization: string | undefined) => number, tokenType = "Bearer") =>
+  Effect.gen(function*() {
+    const server = yield* apiServer(decide)
+    const script = yield* Testing.scriptedStrategy({ refresh: false, tokenType })
+    const source = yield* TokenSource.make(script.strategy, { policy })
+    const client = AuthHttpClient.make(source)(yield* HttpClient.HttpClient)
+    return { server, script, client }
+  })
+
+describe("AuthHttpClient", () => {
+  it.scoped("signs requests with `<tokenType> <token>`", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* setup(() => 200, "AnaplanAuthToken")
+      const response = yield* client.get(`${server.url}/models`)
+      assert.strictEqual(response.status, 200)
+      assert.deepStrictEqual(server.seen, ["AnaplanAuthToken token-1"])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("on 401 invalidates the token and retries once with a fresh one", () =>
+    Effect.gen(function*() {
+      const { client, script, server } = yield* setup((auth) => (auth === "Bearer token-1" ? 401 : 200))
+      const response = yield* client.get(`${server.url}/models`)
+      assert.strictEqual(response.status, 200)
+      assert.deepStrictEqual(server.seen, ["Bearer token-1", "Bearer token-2"])
+      assert.strictEqual((yield* script.calls).acquire, 2)
+      // the new token is kept for later requests
+      yield* client.get(`${server.url}/models`)
+      assert.deepStrictEqual(server.seen.slice(2), ["Bearer token-2"])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("a second 401 fails with InvalidCredentials, without a third attempt", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* setup(() => 401)
+      const error = yield* Effect.flip(client.get(`${server.url}/models`))
+      assert.strictEqual(error._tag, "InvalidCredentials")
+      assert.include(error.message, "/models")
+      assert.notInclude(error.message, "token-")
+      assert.strictEqual(server.seen.length, 2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("passes every other status through untouched, without retrying", () =>
+    Effect.gen(function*() {
+      for (const status of [200, 204, 400, 403, 404, 429, 500, 503]) {
+        const { client, server } = yield* setup(() => status)
+        const response = yield* client.get(`${server.url}/x`)
+        assert.strictEqual(response.status, status)
+        assert.strictEqual(server.seen.length, 1)
+      }
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("concurrent requests share one token and one login", () =>
+    Effect.gen(function*() {
+      const { client, script, server } = yield* setup(() => 200)
+      yield* Effect.all(Array.from({ length: 50 }, () => client.get(`${server.url}/x`)), { concurrency: "unbounded" })
+      assert.strictEqual((yield* script.calls).acquire, 1)
+      assert.strictEqual(new Set(server.seen).size, 1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("a burst of 401s for one token causes one new login", () =>
+    Effect.gen(function*() {
+      const { client, script, server } = yield* setup((auth) => (auth === "Bearer token-1" ? 401 : 200))
+      const responses = yield* Effect.all(Array.from({ length: 20 }, () => client.get(`${server.url}/x`)), {
+        concurrency: "unbounded"
+      })
+      assert.isTrue(responses.every((r) => r.status === 200))
+      assert.strictEqual((yield* script.calls).acquire, 2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
