@@ -46,12 +46,32 @@ export const defaults: RefreshPolicy = {
 }
 
 /**
- * The defaults with some fields replaced.
+ * The defaults with some fields replaced; durations may be given as `"5 minutes"`, millis, ...
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (overrides: Partial<RefreshPolicy> = {}): RefreshPolicy => ({ ...defaults, ...overrides })
+export const make = (overrides: {
+  readonly margin?: Duration.DurationInput | undefined
+  readonly marginRatio?: number | undefined
+  readonly jitter?: Duration.DurationInput | undefined
+  readonly expirySkew?: Duration.DurationInput | undefined
+  readonly retries?: number | undefined
+  readonly retryBase?: Duration.DurationInput | undefined
+  readonly retryCap?: Duration.DurationInput | undefined
+} = {}): RefreshPolicy => {
+  const duration = (input: Duration.DurationInput | undefined, fallback: Duration.Duration) =>
+    input === undefined ? fallback : Duration.decode(input)
+  return {
+    margin: duration(overrides.margin, defaults.margin),
+    marginRatio: overrides.marginRatio ?? defaults.marginRatio,
+    jitter: duration(overrides.jitter, defaults.jitter),
+    expirySkew: duration(overrides.expirySkew, defaults.expirySkew),
+    retries: overrides.retries ?? defaults.retries,
+    retryBase: duration(overrides.retryBase, defaults.retryBase),
+    retryCap: duration(overrides.retryCap, defaults.retryCap)
+  }
+}
 
 /**
  * How long before expiry `token` should be refreshed: the smaller of `margin` and `marginRatio` of
