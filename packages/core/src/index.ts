@@ -26,3 +26,11 @@ export * as Token from "./Token.js"
  * @since 0.1.0
  */
 export * as TokenSource from "./TokenSource.js"
+/**
+ * @since 0.1.0
+ */
+export * as LoginAgent from "./LoginAgent.js"
+/**
+ * @since 0.1.0
+ */
+export * as OAuth2 from "./OAuth2.js"

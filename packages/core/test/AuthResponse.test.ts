@@ -3,6 +3,9 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FC from "effect/FastCheck"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Schema from "effect/Schema"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -153,4 +156,35 @@ describe("AuthResponse", () => {
       assert.strictEqual(error._tag, "AuthServiceUnavailable")
       assert.include(error.message, "no answer")
     }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.effect.prop(
+    "any body, any status: a decoded value or a MalformedResponse, never a defect, never an echo",
+    [
+      FC.oneof(
+        FC.string(),
+        FC.json(),
+        FC.record({ tokenInfo: FC.record({ tokenValue: FC.anything(), expiresAt: FC.anything() }) }).map((v) =>
+          JSON.stringify(v)
+        )
+      ),
+      FC.constantFrom("application/json", "text/html", "")
+    ],
+    ([body, type]) =>
+      Effect.gen(function*() {
+        const request = HttpClientRequest.post("http://127.0.0.1/token/authenticate")
+        const response = HttpClientResponse.fromWeb(
+          request,
+          new Response(body, { status: 201, headers: type === "" ? {} : { "content-type": type } })
+        )
+        const exit = yield* Effect.exit(AuthResponse.json(response, Body, context))
+        if (Exit.isFailure(exit)) {
+          assert.isTrue(exit.cause._tag === "Fail", "failures are typed, never defects")
+          if (exit.cause._tag === "Fail") {
+            assert.strictEqual(exit.cause.error._tag, "MalformedResponse")
+            if (body.length > 12) assert.notInclude(exit.cause.error.message, body)
+          }
+        }
+      }),
+    { fastCheck: { numRuns: 300 } }
+  )
 })
