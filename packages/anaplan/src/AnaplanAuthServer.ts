@@ -1,0 +1,200 @@
+/**
+ * A faithful local emulator of Anaplan's authentication service (`/token/*`) and the integration
+ * API's `GET /2/0/users/me`: a real HTTP server on 127.0.0.1 for tests, demos and users' own tests.
+ *
+ * All time comes from the Effect `Clock`: build the layer inside a test and `TestClock` drives
+ * token expiry and `Delay` faults. Certificate validity is checked against the same clock, so a
+ * certificate test under `TestClock` first sets the clock to the present
+ * (`TestClock.setTime(Date.now())`).
+ *
+ * What it answers (shapes from Anaplan's public documentation where it shows them):
+ *
+ * - `POST /token/authenticate` with `Basic base64(email:password)`, or with
+ *   `CACertificate base64(PEM file)` and a JSON body `{"encodedData", "encodedSignedData"}` (at
+ *   least 100 random bytes and their RSA PKCS#1 v1.5 SHA-512 signature; optionally
+ *   `"encodedDataFormat": "v2"`, the data then starting with an 8-byte big-endian epoch-seconds
+ *   timestamp that must be within 5 minutes of the clock): `201`
+ *   `{"meta":{"validationUrl"},"status":"SUCCESS","statusMessage":"Login successful","tokenInfo":{"expiresAt","tokenId","tokenValue","refreshTokenId"}}`.
+ *   Certificates must be issued by `trustedCaPem` (not the CA itself), valid at the clock's time,
+ *   and name a user by subject `emailAddress`, subjectAltName email or CN; each `encodedData` is
+ *   accepted once.
+ * - `POST /token/refresh` (`AnaplanAuthToken <tokenValue>`): `201`, same shape,
+ *   `"statusMessage":"Token refreshed"`; the old token stops working at once.
+ * - `POST /token/logout`: `204`; the token is revoked.
+ * - `GET /token/validate`: `200` `{"meta","status":"SUCCESS","statusMessage":"Token validated","userId","userGuid","customerGuid","email","tokenId","expiresAt"}`
+ *   (Anaplan does not publish this shape; this one is our choice).
+ * - `GET /2/0/users/me`: `200` `{"meta":{"schema"},"status":{"code":200,"message":"Success"},"user":{"id","active","email","emailOptIn","firstName","lastName","customerId","lastLoginDate"}}`.
+ * - Failures: `401` `{"status":"FAILURE_BAD_CREDENTIAL","statusMessage":...}` from `/token/*`,
+ *   `401` `{"status":{"code":401,"message":"Unauthorized"}}` from `/2/0/*`, for any missing,
+ *   malformed, unknown, expired or revoked credential; `404` for other paths, `405` (with
+ *   `Allow`) for other methods.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/emulator.js"
+
+/**
+ * The running emulator.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class AnaplanAuthServer extends Context.Tag("@effect-auth/anaplan/AnaplanAuthServer")<
+  AnaplanAuthServer,
+  AnaplanAuthServer.Service
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace AnaplanAuthServer {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** `http://127.0.0.1:<port>`: serves the auth service (`/token/*`) and the integration API (`/2/0/*`). */
+    readonly url: string
+    /** Adds a user, or replaces the user with the same email (case-insensitive), e.g. to change a password. */
+    readonly addUser: (user: User) => Effect.Effect<void>
+    /** The lifetime of tokens issued from now on. */
+    readonly setTokenLifetime: (lifetime: Duration.DurationInput) => Effect.Effect<void>
+    /** Requests per endpoint (right path and method), successful or not, faults included. */
+    readonly counters: Effect.Effect<Counters>
+    readonly resetCounters: Effect.Effect<void>
+    /** The next `times` (default 1) requests, to any path, get `fault` instead of their normal answer. */
+    readonly injectFault: (fault: Fault, times?: number) => Effect.Effect<void>
+    /** Every token issued so far stops working at once (to test recovery from a 401). */
+    readonly expireAllTokens: Effect.Effect<void>
+    /** Tokens issued, not refreshed away, logged out or expired by the clock. */
+    readonly activeTokens: Effect.Effect<number>
+  }
+}
+
+/**
+ * A user of the emulated tenant. Without a `password` the user can only log in with a certificate
+ * whose subject email (or CN) is `email`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface User {
+  readonly email: string
+  readonly password?: string
+  readonly firstName?: string
+  readonly lastName?: string
+  /** Anaplan's user id (32 hex digits); derived from the email when absent. */
+  readonly id?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Counters {
+  readonly authenticate: number
+  readonly refresh: number
+  readonly logout: number
+  readonly validate: number
+  readonly usersMe: number
+}
+
+/**
+ * What an injected fault does to a request.
+ *
+ * - `Status`: answer `status` (e.g. 500, 503, 429) with a small JSON body and `Retry-After` when given.
+ * - `Delay`: answer normally after `delay`, measured by the `Clock` (under `TestClock`, adjust
+ *   the clock once the request has arrived: `counters` tells when).
+ * - `Hang`: accept the request and never answer (the connection closes with the server).
+ * - `Body`: answer `body` verbatim (HTML, truncated JSON, wrong types) with `status` (default: the
+ *   endpoint's success status, 200 for unknown paths) and `contentType` (default `application/json`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Fault =
+  | { readonly _tag: "Status"; readonly status: number; readonly retryAfter?: string }
+  | { readonly _tag: "Delay"; readonly delay: Duration.DurationInput }
+  | { readonly _tag: "Hang" }
+  | { readonly _tag: "Body"; readonly status?: number; readonly body: string; readonly contentType?: string }
+
+/**
+ * Constructors of {@link Fault}s.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Fault = {
+  status: (status: number, options?: { readonly retryAfter?: string }): Fault => ({
+    _tag: "Status",
+    status,
+    ...(options?.retryAfter === undefined ? {} : { retryAfter: options.retryAfter })
+  }),
+  delay: (delay: Duration.DurationInput): Fault => ({ _tag: "Delay", delay }),
+  hang: (): Fault => ({ _tag: "Hang" }),
+  body: (body: string, options?: { readonly status?: number; readonly contentType?: string }): Fault => ({
+    _tag: "Body",
+    body,
+    ...(options?.status === undefined ? {} : { status: options.status }),
+    ...(options?.contentType === undefined ? {} : { contentType: options.contentType })
+  })
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The users of the tenant; default: {@link demoUser} only. */
+  readonly users?: ReadonlyArray<User>
+  /** Default 35 minutes, as Anaplan's. */
+  readonly tokenLifetime?: Duration.DurationInput
+  /** PEM of the CA whose client certificates are accepted; without it every certificate login fails. */
+  readonly trustedCaPem?: string
+  /** Default 0: an ephemeral port. */
+  readonly port?: number
+}
+
+/**
+ * The default user: `demo@example.com` / `demo-password`. An emulator-only demo credential,
+ * valid nowhere else.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const demoUser: User = { email: "demo@example.com", password: "demo-password", firstName: "Demo", lastName: "User" }
+
+/**
+ * The default token lifetime: 35 minutes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTokenLifetime: Duration.DurationInput = "35 minutes"
+
+/**
+ * Starts the emulator on 127.0.0.1; it stops (open connections closed) with the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options?: Options
+) => Effect.Effect<AnaplanAuthServer.Service, HttpServerError.ServeError, Scope.Scope> = (options) =>
+  internal.make(options ?? {}, demoUser, defaultTokenLifetime)
+
+/**
+ * The emulator as a layer: an HTTP server on 127.0.0.1, closed with the layer's scope.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: Options): Layer.Layer<AnaplanAuthServer, HttpServerError.ServeError> =>
+  Layer.scoped(AnaplanAuthServer, make(options))
