@@ -11,6 +11,7 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as AuthError from "../src/AuthError.js"
+import * as AuthStrategy from "../src/AuthStrategy.js"
 import * as RefreshPolicy from "../src/RefreshPolicy.js"
 import * as Testing from "../src/Testing.js"
 import * as TokenSource from "../src/TokenSource.js"
@@ -234,5 +235,25 @@ describe("TokenSource", () => {
         assert.notInclude(line, "token-")
         assert.notInclude(line, "refresh-")
       }
+    }))
+
+  it.scoped("spans name the strategy and site, and carry no secret", () =>
+    Effect.gen(function*() {
+      const seen: Array<{ name: string; attributes: Record<string, unknown> }> = []
+      const strategy = AuthStrategy.make({
+        name: "probe",
+        site: "prod",
+        acquire: Effect.flatMap(Effect.currentSpan, (span) =>
+          Effect.sync(() => {
+            seen.push({ name: span.name, attributes: Object.fromEntries(span.attributes) })
+            return Testing.makeToken({ value: "secret-value", lifetime: Duration.hours(1) })
+          })).pipe(Effect.orDie)
+      })
+      const source = yield* TokenSource.make(strategy, { policy })
+      yield* source.get
+      assert.strictEqual(seen.length, 1)
+      assert.strictEqual(seen[0].name, "TokenSource.acquire")
+      assert.deepStrictEqual(seen[0].attributes, { "auth.strategy": "probe", "auth.site": "prod" })
+      assert.notInclude(JSON.stringify(seen), "secret-value")
     }))
 })
