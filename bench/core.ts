@@ -73,7 +73,10 @@ const listen = () =>
       server.keepAliveTimeout = 60_000
       server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
     }),
-    (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+    (server) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
   )
 
 export const middlewareThroughput = Effect.gen(function*() {
