@@ -26,6 +26,18 @@ const rejected = new AuthError.InvalidCredentials({ detail: "no" })
 const policy = RefreshPolicy.make({ jitter: Duration.zero })
 
 describe("TokenSource", () => {
+  it.effect("a get after the source's scope closed dies with a message instead of hanging", () =>
+    Effect.gen(function*() {
+      const script = yield* Testing.scriptedStrategy()
+      const scope = yield* Scope.make()
+      const source = yield* TokenSource.make(script.strategy, { policy }).pipe(Scope.extend(scope))
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* Effect.exit(source.get.pipe(Effect.timeout("1 second")))
+      assert.isTrue(Exit.isFailure(exit) && Exit.isFailure(exit) && exit.cause._tag === "Die")
+      assert.include(String(exit), "used after its scope closed")
+      assert.deepStrictEqual(yield* script.calls, { acquire: 0, refresh: 0, revoke: 0 })
+    }))
+
   it.scoped("serves the held token without calling the strategy again while fresh", () =>
     Effect.gen(function*() {
       const script = yield* Testing.scriptedStrategy()

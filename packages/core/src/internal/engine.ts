@@ -72,6 +72,16 @@ export const make = (
       flight: undefined,
       needsLogin: false
     })
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        const pending = MutableRef.get(state).flight
+        return pending === undefined
+          ? Effect.void
+          : Deferred.dieMessage(pending, `TokenSource "${strategy.name}" closed while a login was in flight`)
+      })
+    )
     const installed = yield* Queue.sliding<Token>(1)
     const attributes = { "auth.strategy": strategy.name, "auth.site": strategy.site ?? "" }
     const annotate = Effect.annotateLogs({ strategy: strategy.name, site: strategy.site ?? "" })
@@ -161,6 +171,13 @@ export const make = (
               })
             )
           }
+          if (closed) {
+            // Use after close is a wiring bug (the layer was provided around one step, not the
+            // program): fail loudly instead of forking into a closed scope and waiting forever.
+            return Effect.dieMessage(
+              `TokenSource "${strategy.name}" was used after its scope closed: provide its layer around the whole program`
+            )
+          }
           const start = renew(s.token, mode).pipe(
             Effect.onExit(settle(deferred)),
             Effect.forkIn(scope),
@@ -189,8 +206,14 @@ export const make = (
       Effect.gen(function*() {
         if (token.expiresAtMillis === Infinity) return
         if (strategy.interactive && Option.isNone(strategy.refresh)) return
-        const jitter = yield* Random.nextIntBetween(0, Duration.toMillis(policy.jitter) + 1)
-        const dueAt = token.expiresAtMillis - Duration.toMillis(RefreshPolicy.marginFor(policy, token)) - jitter
+        // A token that is stale on arrival (already expired, or a server clock behind ours) is
+        // renewed by the next `get`, not here: renewing it in the background would loop upstream.
+        if (token.expiresAtMillis - skewMillis <= clock.unsafeCurrentTimeMillis()) return
+        // The jitter never exceeds the margin, so a short-lived token is renewed no sooner than at
+        // 60 % of its lifetime, never in a tight loop.
+        const margin = Duration.toMillis(RefreshPolicy.marginFor(policy, token))
+        const jitter = yield* Random.nextIntBetween(0, Math.min(Duration.toMillis(policy.jitter), margin) + 1)
+        const dueAt = token.expiresAtMillis - margin - jitter
         yield* Effect.sleep(Duration.millis(Math.max(0, dueAt - clock.unsafeCurrentTimeMillis())))
         const untilExpiry = Duration.millis(Math.max(0, token.expiresAtMillis - clock.unsafeCurrentTimeMillis()))
         yield* flight("refresh").pipe(

@@ -1,0 +1,408 @@
+/** @internal */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as AuthError from "@effect-auth/core/AuthError"
+import * as AuthHttpClient from "@effect-auth/core/AuthHttpClient"
+import * as AuthResponse from "@effect-auth/core/AuthResponse"
+import * as AuthStrategy from "@effect-auth/core/AuthStrategy"
+import * as Token from "@effect-auth/core/Token"
+import * as TokenSource from "@effect-auth/core/TokenSource"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as certificateLogin from "./certificateLogin.js"
+
+/** @internal */
+export const defaultAuthUrl = "https://auth.anaplan.com"
+/** @internal */
+export const defaultApiUrl = "https://api.anaplan.com"
+/** @internal */
+export const tokenType = "AnaplanAuthToken"
+/** @internal */
+export const defaultSite = "anaplan"
+
+/** @internal */
+export interface CommonOptions {
+  readonly authUrl?: string | undefined
+  readonly site?: string | undefined
+  readonly tokenSource?: TokenSource.MakeOptions | undefined
+}
+
+/** @internal */
+export interface BasicOptions extends CommonOptions {
+  readonly email: string
+  readonly password: Redacted.Redacted<string>
+}
+
+/** @internal */
+export interface CertificateOptions extends CommonOptions {
+  readonly certificate: certificateLogin.PemSource
+  readonly privateKey: certificateLogin.PemSource
+  readonly passphrase?: Redacted.Redacted<string> | undefined
+  readonly encodedDataFormat?: "v1" | "v2" | undefined
+}
+
+/** @internal */
+export interface TokenOptions {
+  readonly token: Redacted.Redacted<string>
+  readonly site?: string | undefined
+}
+
+/** @internal */
+export interface CallOptions {
+  readonly authUrl?: string | undefined
+  readonly site?: string | undefined
+}
+
+const trimSlashes = (url: string): string => url.replace(/\/+$/, "")
+
+const authEndpoint = (options: CallOptions | undefined, path: string): string =>
+  `${trimSlashes(options?.authUrl ?? defaultAuthUrl)}${path}`
+
+/** @internal */
+export const apiBase = (apiUrl: string | undefined): string => trimSlashes(apiUrl ?? defaultApiUrl)
+
+// -------------------------------------------------------------------------------------------------
+// responses
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Anaplan's login and refresh answer (help.anaplan.com, "Use basic authentication", "Refresh your
+ * authentication token"). Unknown fields are ignored, as Anaplan asks (it is adding `refreshToken`).
+ */
+const TokenResponse = Schema.Struct({
+  status: Schema.optional(Schema.String),
+  statusMessage: Schema.optional(Schema.String),
+  tokenInfo: Schema.Struct({
+    // Epoch milliseconds; past 8.64e15 it is not a date (ECMA-262 time values) and would be a defect.
+    expiresAt: Schema.Number.pipe(Schema.finite(), Schema.positive(), Schema.lessThanOrEqualTo(8.64e15)),
+    tokenId: Schema.optional(Schema.String),
+    tokenValue: Schema.NonEmptyTrimmedString,
+    refreshTokenId: Schema.optional(Schema.String)
+  })
+})
+
+/** @internal */
+export const decodeTokenResponse = (
+  body: unknown,
+  options?: { readonly site?: string | undefined; readonly operation?: string | undefined; readonly status?: number | undefined }
+): Effect.Effect<Token.Token, AuthError.MalformedResponse> =>
+  Either.match(Schema.decodeUnknownEither(TokenResponse)(body, { errors: "all" }), {
+    onLeft: (error) =>
+      Effect.fail(
+        new AuthError.MalformedResponse({
+          site: options?.site,
+          status: options?.status,
+          detail: `${options?.operation ?? "Anaplan login"}: unexpected answer: ${AuthResponse.describeParseError(error)}`
+        })
+      ),
+    onRight: ({ tokenInfo }) =>
+      Effect.map(Clock.currentTimeMillis, (now) =>
+        Token.make({
+          accessToken: tokenInfo.tokenValue,
+          tokenType,
+          issuedAt: now,
+          expiresAt: tokenInfo.expiresAt
+        }))
+  })
+
+interface Context {
+  readonly site: string
+  readonly operation: string
+}
+
+/** Drains a rejected answer (so the connection is reused) and maps its status to a typed error. */
+const failWith = (
+  response: HttpClientResponse.HttpClientResponse,
+  context: Context,
+  rejected?: () => AuthError.AuthError
+): Effect.Effect<never, AuthError.AuthError> =>
+  Effect.zipRight(
+    Effect.ignore(AuthResponse.text(response, { ...context, maxBytes: 64 * 1024 })),
+    AuthResponse.statusError(response, { ...context, rejected })
+  )
+
+const isSuccess = (response: HttpClientResponse.HttpClientResponse) => response.status >= 200 && response.status < 300
+
+/** Sends `request`; a 2xx answer is returned, anything else is a typed error (`rejected` for 401/403). */
+const send = (
+  client: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  context: Context,
+  rejected?: () => AuthError.AuthError
+): Effect.Effect<HttpClientResponse.HttpClientResponse, AuthError.AuthError> =>
+  Effect.flatMap(
+    AuthResponse.execute(client, request, context),
+    (response) => isSuccess(response) ? Effect.succeed(response) : failWith(response, context, rejected)
+  )
+
+const tokenCall = (
+  client: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  context: Context,
+  rejected: () => AuthError.AuthError
+): Effect.Effect<Token.Token, AuthError.AuthError> =>
+  Effect.flatMap(send(client, request, context, rejected), (response) =>
+    Effect.flatMap(
+      AuthResponse.json(response, Schema.Unknown, context),
+      (body) => decodeTokenResponse(body, { ...context, status: response.status })
+    ))
+
+const traced = (name: string, method: string, site: string) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withSpan(self, `AnaplanAuth.${name}`, { attributes: { "anaplan.method": method, "auth.site": site } })
+
+const anaplanTokenHeader = (token: Token.Token | Redacted.Redacted<string>): string =>
+  `${tokenType} ${Redacted.value(Redacted.isRedacted(token) ? token : token.accessToken)}`
+
+const authRequest = (method: "GET" | "POST", url: string, authorization: string) =>
+  HttpClientRequest.make(method)(url).pipe(
+    HttpClientRequest.setHeader("authorization", authorization),
+    HttpClientRequest.acceptJson
+  )
+
+// -------------------------------------------------------------------------------------------------
+// single calls
+// -------------------------------------------------------------------------------------------------
+
+/** @internal */
+export const refresh = (token: Token.Token, options?: CallOptions): Effect.Effect<Token.Token, AuthError.AuthError, HttpClient.HttpClient> =>
+  Effect.flatMap(HttpClient.HttpClient, (client) => refreshWith(client, options)(token))
+
+const refreshWith = (client: HttpClient.HttpClient, options: CallOptions | undefined) => {
+  const site = options?.site ?? defaultSite
+  const url = authEndpoint(options, "/token/refresh")
+  const context: Context = { site, operation: "Anaplan token refresh" }
+  return (token: Token.Token): Effect.Effect<Token.Token, AuthError.AuthError> =>
+    Effect.suspend(() =>
+      tokenCall(client, authRequest("POST", url, anaplanTokenHeader(token)), context, () =>
+        new AuthError.InvalidCredentials({
+          site,
+          detail: "Anaplan token refresh: the token was rejected (it expired, was refreshed already or was logged out)",
+          hint: "Log in again."
+        }))
+    ).pipe(traced("refresh", "refresh", site))
+}
+
+/** @internal */
+export const logout = (token: Token.Token, options?: CallOptions): Effect.Effect<void, AuthError.AuthError, HttpClient.HttpClient> =>
+  Effect.flatMap(HttpClient.HttpClient, (client) => logoutWith(client, options)(token))
+
+/** A 401 means the token already stopped working, which is what a logout wants: it succeeds. */
+const logoutWith = (client: HttpClient.HttpClient, options: CallOptions | undefined) => {
+  const site = options?.site ?? defaultSite
+  const url = authEndpoint(options, "/token/logout")
+  const context: Context = { site, operation: "Anaplan logout" }
+  return (token: Token.Token): Effect.Effect<void, AuthError.AuthError> =>
+    Effect.suspend(() =>
+      Effect.flatMap(AuthResponse.execute(client, authRequest("POST", url, anaplanTokenHeader(token)), context), (response) =>
+        isSuccess(response) || response.status === 401
+          ? Effect.ignore(AuthResponse.text(response, { ...context, maxBytes: 64 * 1024 }))
+          : failWith(response, context))
+    ).pipe(traced("logout", "logout", site))
+}
+
+const notValid = (site: string, operation: string) => () =>
+  new AuthError.TokenExpired({
+    site,
+    detail: `${operation}: Anaplan does not accept the token (it expired, was refreshed or was logged out)`
+  })
+
+/** @internal */
+export const validate = <A, I>(schema: Schema.Schema<A, I>) =>
+(
+  token: Token.Token | Redacted.Redacted<string>,
+  options?: CallOptions
+): Effect.Effect<A, AuthError.AuthError, HttpClient.HttpClient> => {
+  const site = options?.site ?? defaultSite
+  const context: Context = { site, operation: "Anaplan token validation" }
+  return Effect.flatMap(HttpClient.HttpClient, (client) =>
+    send(
+      client,
+      authRequest("GET", authEndpoint(options, "/token/validate"), anaplanTokenHeader(token)),
+      context,
+      notValid(site, context.operation)
+    )).pipe(
+      Effect.flatMap((response) => AuthResponse.json(response, schema, context)),
+      traced("validate", "validate", site)
+    )
+}
+
+/** @internal */
+export const whoami = <A, I>(schema: Schema.Schema<A, I>) => {
+  const answer = Schema.Struct({ user: schema })
+  return (
+    token: Token.Token,
+    options?: { readonly apiUrl?: string | undefined; readonly site?: string | undefined }
+  ): Effect.Effect<A, AuthError.AuthError, HttpClient.HttpClient> => {
+    const site = options?.site ?? defaultSite
+    const context: Context = { site, operation: "Anaplan whoami" }
+    return Effect.flatMap(HttpClient.HttpClient, (client) =>
+      send(
+        client,
+        authRequest("GET", `${apiBase(options?.apiUrl)}/2/0/users/me`, anaplanTokenHeader(token)),
+        context,
+        notValid(site, context.operation)
+      )).pipe(
+        Effect.flatMap((response) => AuthResponse.json(response, answer, context)),
+        Effect.map((body) => body.user),
+        traced("whoami", "whoami", site)
+      )
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// strategies
+// -------------------------------------------------------------------------------------------------
+
+const basicHint = "Check the email and password. Anaplan forces password changes every 30 to 90 days, so the " +
+  "password may have expired: sign in to Anaplan in a browser to change it. Certificate authentication " +
+  "(AnaplanAuth.layerCertificate) does not expire this way."
+
+/** @internal */
+export const basic = (options: BasicOptions): Effect.Effect<AuthStrategy.AuthStrategy, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (client) => {
+    const site = options.site ?? defaultSite
+    const url = authEndpoint(options, "/token/authenticate")
+    const context: Context = { site, operation: "Anaplan basic login" }
+    const acquire = Effect.suspend(() => {
+      const credentials = Buffer.from(`${options.email}:${Redacted.value(options.password)}`, "utf8").toString("base64")
+      return tokenCall(client, authRequest("POST", url, `Basic ${credentials}`), context, () =>
+        new AuthError.InvalidCredentials({
+          site,
+          detail: `Anaplan basic login: Anaplan rejected the email or password of ${options.email}`,
+          hint: basicHint
+        }))
+    }).pipe(traced("authenticate", "basic", site))
+    return AuthStrategy.make({
+      name: "anaplan-basic",
+      site,
+      acquire,
+      refresh: refreshWith(client, { authUrl: options.authUrl, site }),
+      revoke: logoutWith(client, { authUrl: options.authUrl, site })
+    })
+  })
+
+/** @internal */
+export const certificate = (
+  options: CertificateOptions
+): Effect.Effect<AuthStrategy.AuthStrategy, AuthError.InvalidConfiguration, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const site = options.site ?? defaultSite
+    const credentials = yield* certificateLogin.load({ ...options, site })
+    const url = authEndpoint(options, "/token/authenticate")
+    const context: Context = { site, operation: "Anaplan certificate login" }
+    const format = options.encodedDataFormat ?? "v2"
+    const acquire = Effect.gen(function*() {
+      yield* certificateLogin.checkValidity(credentials, site)
+      const body = yield* certificateLogin.signedBody(credentials.key, format)
+      const request = authRequest("POST", url, Redacted.value(credentials.authorization)).pipe(
+        HttpClientRequest.bodyUnsafeJson(body)
+      )
+      return yield* tokenCall(client, request, context, () =>
+        new AuthError.InvalidCredentials({
+          site,
+          detail: `Anaplan certificate login: Anaplan rejected the ${credentials.certificateName}`,
+          hint: "Check that a certificate authority Anaplan trusts issued it, that it is registered for your " +
+            "user in Anaplan (Administration > Security > Certificates), and that the system clock is right."
+        }))
+    }).pipe(traced("authenticate", "certificate", site))
+    return AuthStrategy.make({
+      name: "anaplan-certificate",
+      site,
+      acquire,
+      refresh: refreshWith(client, { authUrl: options.authUrl, site }),
+      revoke: logoutWith(client, { authUrl: options.authUrl, site })
+    })
+  })
+
+/** @internal */
+export const makeStaticSource = (options: TokenOptions): Effect.Effect<TokenSource.TokenSource.Service> =>
+  Effect.map(Clock.currentTimeMillis, (now) =>
+    TokenSource.makeStatic(
+      Token.make({ accessToken: options.token, tokenType, issuedAt: now }),
+      { name: "anaplan-token", site: options.site ?? defaultSite }
+    ))
+
+// -------------------------------------------------------------------------------------------------
+// client
+// -------------------------------------------------------------------------------------------------
+
+/** @internal */
+export interface ClientService<User> {
+  readonly apiUrl: string
+  readonly http: HttpClient.HttpClient.With<HttpClientError.HttpClientError | AuthError.AuthError>
+  readonly whoami: Effect.Effect<User, AuthError.AuthError | HttpClientError.HttpClientError>
+}
+
+/** @internal */
+export const makeClient = <User, I>(userSchema: Schema.Schema<User, I>) =>
+(
+  options?: { readonly apiUrl?: string | undefined }
+): Effect.Effect<ClientService<User>, never, TokenSource.TokenSource | HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const source = yield* TokenSource.TokenSource
+    const client = yield* HttpClient.HttpClient
+    const apiUrl = apiBase(options?.apiUrl)
+    const http = AuthHttpClient.make(source)(
+      client.pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(`${apiUrl}/2/0`)))
+    )
+    const context: Context = { site: source.site ?? defaultSite, operation: "Anaplan whoami" }
+    const answer = Schema.Struct({ user: userSchema })
+    const whoami = http.get("/users/me", { acceptJson: true }).pipe(
+      Effect.flatMap((response) =>
+        isSuccess(response) ? AuthResponse.json(response, answer, context) : failWith(response, context)
+      ),
+      Effect.map((body) => body.user),
+      traced("whoami", "whoami", context.site)
+    )
+    return { apiUrl, http, whoami }
+  })
+
+// -------------------------------------------------------------------------------------------------
+// config
+// -------------------------------------------------------------------------------------------------
+
+const optionalString = (name: string): Config.Config<string | undefined> =>
+  Config.option(Config.string(name)).pipe(Config.map(Option.getOrUndefined))
+
+const optionalRedacted = (name: string): Config.Config<Redacted.Redacted<string> | undefined> =>
+  Config.option(Config.redacted(name)).pipe(Config.map(Option.getOrUndefined))
+
+/** @internal */
+export const basicConfig: Config.Config<BasicOptions> = Config.all({
+  email: Config.string("ANAPLAN_EMAIL"),
+  password: Config.redacted("ANAPLAN_PASSWORD"),
+  authUrl: optionalString("ANAPLAN_AUTH_URL")
+})
+
+/** @internal */
+export const certificateConfig: Config.Config<CertificateOptions> = Config.all({
+  certificate: Config.string("ANAPLAN_CERTIFICATE").pipe(
+    Config.map((path): certificateLogin.PemSource => ({ path })),
+    Config.orElse(() => Config.string("ANAPLAN_CERTIFICATE_PEM").pipe(Config.map((pem): certificateLogin.PemSource => ({ pem }))))
+  ),
+  privateKey: Config.string("ANAPLAN_PRIVATE_KEY").pipe(
+    Config.map((path): certificateLogin.PemSource => ({ path })),
+    Config.orElse(() => Config.redacted("ANAPLAN_PRIVATE_KEY_PEM").pipe(Config.map((pem): certificateLogin.PemSource => ({ pem }))))
+  ),
+  passphrase: optionalRedacted("ANAPLAN_PRIVATE_KEY_PASSPHRASE"),
+  authUrl: optionalString("ANAPLAN_AUTH_URL")
+})
+
+/** @internal */
+export const tokenConfig: Config.Config<TokenOptions> = Config.all({
+  token: Config.redacted("ANAPLAN_TOKEN")
+})
+
+/** @internal */
+export const clientConfig: Config.Config<{ readonly apiUrl?: string | undefined }> = Config.all({
+  apiUrl: optionalString("ANAPLAN_API_URL")
+})

@@ -1,0 +1,121 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as RefreshPolicy from "@effect-auth/core/RefreshPolicy"
+import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as AnaplanAuth from "../src/AnaplanAuth.js"
+import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
+import * as AnaplanClient from "../src/AnaplanClient.js"
+
+type Server = AnaplanAuthServer.AnaplanAuthServer.Service
+
+const demo = AnaplanAuthServer.demoUser
+const policy = RefreshPolicy.make({ jitter: Duration.zero, retryBase: Duration.zero })
+
+/** The emulator, and an `AnaplanClient` over basic auth against it. */
+const withClient = <A, E>(
+  f: (client: AnaplanClient.AnaplanClient.Service, server: Server) => Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>,
+  options: { readonly apiUrl?: (server: Server) => string } = {}
+) =>
+  Effect.gen(function*() {
+    const server = yield* AnaplanAuthServer.make()
+    const auth = AnaplanAuth.layerBasic({
+      email: demo.email,
+      password: Redacted.make(demo.password!),
+      authUrl: server.url,
+      tokenSource: { policy }
+    })
+    // built in the test's scope: the TokenSource lives (and logs out) with it
+    const context = yield* Layer.build(auth)
+    const client = yield* AnaplanClient.make({ apiUrl: options.apiUrl?.(server) ?? server.url }).pipe(
+      Effect.provide(context)
+    )
+    return yield* f(client, server)
+  }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+describe("AnaplanClient", () => {
+  it.scoped("requests go to {apiUrl}/2/0 with the AnaplanAuthToken header; other statuses pass through", () =>
+    withClient((client, server) =>
+      Effect.gen(function*() {
+        assert.strictEqual(client.apiUrl, server.url)
+        const response = yield* client.http.get("/users/me")
+        // the emulator answers 200 only to a live AnaplanAuthToken
+        assert.strictEqual(response.status, 200)
+        assert.strictEqual(response.request.url, `${server.url}/2/0/users/me`)
+        assert.isTrue(response.request.headers["authorization"]?.startsWith("AnaplanAuthToken "))
+        const missing = yield* client.http.get("/workspaces")
+        assert.strictEqual(missing.status, 404)
+        const counters = yield* server.counters
+        assert.deepStrictEqual([counters.authenticate, counters.usersMe], [1, 1])
+      }), { apiUrl: (server) => `${server.url}/` }))
+
+  it.scoped("a 401 after expireAllTokens causes one refresh attempt, one login and one retry, which succeeds", () =>
+    withClient((client, server) =>
+      Effect.gen(function*() {
+        yield* client.whoami
+        yield* server.expireAllTokens
+        const user = yield* client.whoami
+        assert.strictEqual(user.email, demo.email)
+        const counters = yield* server.counters
+        // usersMe: the first call, the 401, the retry; the refresh of the dead token is rejected
+        assert.deepStrictEqual(
+          { authenticate: counters.authenticate, refresh: counters.refresh, usersMe: counters.usersMe },
+          { authenticate: 2, refresh: 1, usersMe: 3 }
+        )
+      })
+    ))
+
+  it.scoped("concurrent requests without a token share one login", () =>
+    withClient((client, server) =>
+      Effect.gen(function*() {
+        const users = yield* Effect.all(Array.from({ length: 50 }, () => client.whoami), { concurrency: "unbounded" })
+        assert.isTrue(users.every((user) => user.email === demo.email))
+        const counters = yield* server.counters
+        assert.strictEqual(counters.authenticate, 1)
+        assert.strictEqual(counters.usersMe, 50)
+      })
+    ))
+
+  it.scoped("whoami decodes the user; an answer without a user is MalformedResponse", () =>
+    withClient((client, server) =>
+      Effect.gen(function*() {
+        const user = yield* client.whoami
+        assert.instanceOf(user, AnaplanClient.User)
+        assert.deepStrictEqual(
+          [user.email, user.firstName, user.lastName, user.active, user.emailOptIn],
+          [demo.email, "Demo", "User", true, false]
+        )
+        assert.match(user.id, /^[0-9a-f]{32}$/)
+        yield* server.injectFault(AnaplanAuthServer.Fault.body(`{"status":{"code":200}}`, { status: 200 }))
+        const error = yield* Effect.flip(client.whoami)
+        assert.strictEqual(error._tag, "MalformedResponse")
+        assert.include(error.message, "Anaplan whoami: unexpected answer: user is missing")
+        yield* server.injectFault(AnaplanAuthServer.Fault.status(503))
+        assert.strictEqual((yield* Effect.flip(client.whoami))._tag, "AuthServiceUnavailable")
+      })
+    ))
+
+  it.scoped("layerConfig reads ANAPLAN_API_URL and defaults to Anaplan's public API", () =>
+    Effect.gen(function*() {
+      const server = yield* AnaplanAuthServer.make()
+      const login = yield* AnaplanAuth.basic({ email: demo.email, password: Redacted.make(demo.password!), authUrl: server.url })
+      const token = yield* login.acquire
+      const auth = AnaplanAuth.layerToken({ token: token.accessToken })
+      const fromEnv = AnaplanClient.layerConfig().pipe(Layer.provide(auth))
+      const user = yield* AnaplanClient.currentUser.pipe(
+        Effect.provide(fromEnv),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["ANAPLAN_API_URL", server.url]])))
+      )
+      assert.strictEqual(user.email, demo.email)
+      const apiUrl = yield* Effect.map(AnaplanClient.AnaplanClient, (client) => client.apiUrl).pipe(
+        Effect.provide(fromEnv),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+      )
+      assert.strictEqual(apiUrl, AnaplanAuth.defaultApiUrl)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
