@@ -79,7 +79,7 @@ export const make = (
         const pending = MutableRef.get(state).flight
         return pending === undefined
           ? Effect.void
-          : Deferred.dieMessage(pending, `TokenSource "${strategy.name}" closed while a login was in flight`)
+          : Deferred.die(pending, new Error(`TokenSource "${strategy.name}" closed while a login was in flight`))
       })
     )
     const installed = yield* Queue.sliding<Token>(1)
