@@ -34,3 +34,31 @@ export * as LoginAgent from "./LoginAgent.js"
  * @since 0.1.0
  */
 export * as OAuth2 from "./OAuth2.js"
+/**
+ * @since 0.1.0
+ */
+export * as TokenStore from "./TokenStore.js"
+/**
+ * @since 0.1.0
+ */
+export * as TokenLock from "./TokenLock.js"
+/**
+ * @since 0.1.0
+ */
+export * as SecureFileStore from "./SecureFileStore.js"
+/**
+ * @since 0.1.0
+ */
+export * as KeyringStore from "./KeyringStore.js"
+/**
+ * @since 0.1.0
+ */
+export * as RedisStore from "./RedisStore.js"
+/**
+ * @since 0.1.0
+ */
+export * as CredentialStorage from "./CredentialStorage.js"
+/**
+ * @since 0.1.0
+ */
+export * as Sites from "./Sites.js"

@@ -1,0 +1,83 @@
+/**
+ * One entry point to choose where tokens are kept and how processes take turns refreshing them:
+ * a `TokenStore` and the matching `TokenLock` for a storage kind (what the CLI's `storage`
+ * setting names).
+ *
+ * | kind | store | lock |
+ * | --- | --- | --- |
+ * | `keyring` | system keyring (`KeyringStore`) | lock files in the state directory |
+ * | `file` | `credentials.json` in the state directory (`SecureFileStore`) | lock files in the state directory |
+ * | `redis` | Redis (`RedisStore`) | Redis `SET NX PX` locks on the same connection |
+ * | `memory` | memory, gone with the process | in-process |
+ * | `auto` | the keyring if it works (probed once per process), else the file with one warning | as chosen |
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type { CredentialStoreError, InvalidConfiguration } from "./AuthError.js"
+import * as internal from "./internal/credentialStorage.js"
+import type { TokenLock } from "./TokenLock.js"
+import type { TokenStore } from "./TokenStore.js"
+
+/**
+ * The storage kinds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Kind = "auto" | "keyring" | "file" | "redis" | "memory"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly kind: Kind
+  /** The state directory for the credential file and the lock files. Default `SecureFileStore.defaultDirectory()`. */
+  readonly directory?: string | undefined
+  /** Required for `redis`: `redis://host:6379` or `rediss://` for TLS. */
+  readonly redisUrl?: string | undefined
+  /** Prefix of every Redis key. Default `effect-auth:`. */
+  readonly redisPrefix?: string | undefined
+  /** The keyring service name. Default `effect-auth`. */
+  readonly keyringService?: string | undefined
+  /** Bound on every keyring call. Default 3 seconds. */
+  readonly keyringTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * What {@link select} chose: the concrete kind, its description for messages, and for `auto`
+ * falling back to the file, why the keyring was not used.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Selection {
+  readonly kind: Exclude<Kind, "auto">
+  readonly describe: string
+  readonly fallbackReason?: string | undefined
+}
+
+/**
+ * Resolves `auto` (probing the keyring once per process and service) and checks the options,
+ * without opening anything else: `redis` without a URL fails with `InvalidConfiguration` saying
+ * to set `redis_url` / `EFFECT_AUTH_REDIS_URL`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const select: (options: Options) => Effect.Effect<Selection, InvalidConfiguration> = internal.select
+
+/**
+ * The `TokenStore` and `TokenLock` for `options.kind`. For `auto` without a working keyring it
+ * logs one warning per process (`Effect.logWarning`) naming why and the file used, as `gh` does.
+ * The Redis connection (one for both services) is closed with the layer's scope.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (
+  options: Options
+) => Layer.Layer<TokenStore | TokenLock, CredentialStoreError | InvalidConfiguration> = internal.layer

@@ -1,0 +1,222 @@
+/** @internal */
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
+import type * as PlatformError from "@effect/platform/Error"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { type AuthError, CredentialStoreError } from "../AuthError.js"
+import type { AuthStrategy } from "../AuthStrategy.js"
+import * as RefreshPolicy from "../RefreshPolicy.js"
+import { Token } from "../Token.js"
+import { TokenLock } from "../TokenLock.js"
+import type { CacheMode, TokenStore } from "../TokenStore.js"
+import { TokenStore as TokenStoreTag } from "../TokenStore.js"
+
+const TokenJson = Schema.parseJson(Token)
+const decode = Schema.decode(TokenJson)
+const encode = Schema.encode(TokenJson)
+
+/** @internal */
+export const fromPlatformError = (describe: string, key: string | undefined) =>
+(error: PlatformError.PlatformError): CredentialStoreError => {
+  const cause: unknown = error.cause
+  if (cause instanceof CredentialStoreError) {
+    return new CredentialStoreError({
+      store: cause.store,
+      key,
+      detail: cause.detail,
+      site: cause.site,
+      hint: cause.hint
+    })
+  }
+  const detail = error._tag === "SystemError"
+    ? `${error.method} failed (${error.reason})${error.description === undefined ? "" : `: ${error.description}`}`
+    : `${error.method} failed: ${error.description ?? "bad argument"}`
+  return new CredentialStoreError({ store: describe, key, detail })
+}
+
+/** @internal */
+export const makeStore = (store: KeyValueStore.KeyValueStore, describe: string): TokenStore.Service => ({
+  describe,
+  load: (key) =>
+    store.get(key).pipe(
+      Effect.mapError(fromPlatformError(describe, key)),
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.succeedNone,
+        onSome: (text) =>
+          decode(text).pipe(
+            Effect.map(Option.some),
+            // The parse error is not shown: it would quote the stored secrets.
+            Effect.mapError(() =>
+              new CredentialStoreError({
+                store: describe,
+                key,
+                detail: "The stored token is corrupt or truncated and cannot be read; it was left in place",
+                hint: "Log out to remove it (for the CLI: `effect-auth logout`), then log in again."
+              })
+            )
+          )
+      })),
+      Effect.withSpan("TokenStore.load", { attributes: { "auth.store": describe, "auth.key": key } })
+    ),
+  save: (key, token) =>
+    encode(token).pipe(
+      Effect.mapError(() => new CredentialStoreError({ store: describe, key, detail: "The token cannot be encoded" })),
+      Effect.flatMap((text) => Effect.mapError(store.set(key, text), fromPlatformError(describe, key))),
+      Effect.withSpan("TokenStore.save", { attributes: { "auth.store": describe, "auth.key": key } })
+    ),
+  remove: (key) =>
+    store.remove(key).pipe(
+      Effect.mapError(fromPlatformError(describe, key)),
+      Effect.withSpan("TokenStore.remove", { attributes: { "auth.store": describe, "auth.key": key } })
+    )
+})
+
+const sameToken = (a: Token, b: Token): boolean =>
+  a === b || Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
+
+/** @internal */
+export const persisted = (
+  strategy: AuthStrategy,
+  options: {
+    readonly key: string
+    readonly mode?: CacheMode | undefined
+    readonly policy?: RefreshPolicy.RefreshPolicy | undefined
+  }
+): Effect.Effect<AuthStrategy, never, TokenStore | TokenLock> =>
+  Effect.gen(function*() {
+    const mode = options.mode ?? "ReadWrite"
+    if (mode === "Disabled") return strategy
+    const store = yield* TokenStoreTag
+    const lock = yield* TokenLock
+    const key = options.key
+    const policy = options.policy ?? RefreshPolicy.defaults
+    const annotate = Effect.annotateLogs({ strategy: strategy.name, key, store: store.describe })
+
+    /** Fresh enough to hand out: not yet due for refresh under the policy. */
+    const usable = (token: Token) =>
+      Effect.map(Clock.currentTimeMillis, (now) =>
+        token.isFresh(now, Duration.sum(RefreshPolicy.marginFor(policy, token), policy.expirySkew)))
+
+    const saved = (token: Token) => Effect.as(store.save(key, token), token)
+    const locked = <A>(effect: Effect.Effect<A, AuthError>) => lock.withLock(key, effect)
+
+    const acquireAndSave = Effect.flatMap(strategy.acquire, saved)
+
+    const refreshStored = (stored: Token): Effect.Effect<Token, AuthError> =>
+      Option.match(strategy.refresh, {
+        onNone: () => acquireAndSave,
+        onSome: (refresh) =>
+          refresh(stored).pipe(
+            Effect.flatMap(saved),
+            Effect.catchIf(
+              (error) => error._tag === "InvalidCredentials" || error._tag === "TokenExpired",
+              (error) =>
+                Effect.zipRight(
+                  Effect.logDebug("the stored token could not be refreshed; logging in").pipe(
+                    Effect.annotateLogs("error", error.message),
+                    annotate
+                  ),
+                  acquireAndSave
+                )
+            )
+          )
+      })
+
+    /** Serves `stored` if usable, else renews it (or logs in when nothing is stored). */
+    const fromStored = (stored: Option.Option<Token>): Effect.Effect<Token, AuthError> =>
+      Option.match(stored, {
+        onNone: () => acquireAndSave,
+        onSome: (token) =>
+          Effect.flatMap(usable(token), (fresh) => fresh ? Effect.succeed(token) : refreshStored(token))
+      })
+
+    const acquire: Effect.Effect<Token, AuthError> = mode === "WriteOnly"
+      ? locked(acquireAndSave)
+      : Effect.flatMap(store.load(key), (stored) =>
+        Effect.flatMap(
+          Option.match(stored, { onNone: () => Effect.succeed(false), onSome: usable }),
+          (fresh) =>
+            fresh && Option.isSome(stored)
+              ? Effect.succeed(stored.value)
+              : locked(Effect.flatMap(store.load(key), fromStored))
+        ))
+
+    /**
+     * Refreshes the stored token. If the service rejects it (a holder killed after the service
+     * rotated it but before the store was written), a non-interactive strategy logs in again here,
+     * under the lock: the engine's own fallback would call `acquire`, which serves the stored,
+     * rejected token again. An interactive strategy fails, and the engine reports `TokenExpired`.
+     */
+    const refreshLatest = (
+      refresh: (token: Token) => Effect.Effect<Token, AuthError>,
+      latest: Token
+    ): Effect.Effect<Token, AuthError> =>
+      refresh(latest).pipe(
+        Effect.flatMap(saved),
+        Effect.catchIf(
+          (error) => !strategy.interactive && (error._tag === "InvalidCredentials" || error._tag === "TokenExpired"),
+          (error) =>
+            Effect.zipRight(
+              Effect.logWarning("the stored token was rejected by the service; logging in again").pipe(
+                Effect.annotateLogs("error", error.message),
+                annotate
+              ),
+              acquireAndSave
+            )
+        )
+      )
+
+    /**
+     * Renews `token` under the lock: a newer fresh token another process stored is taken as is;
+     * otherwise `renew` runs on the stored token (or on `token` when nothing is stored).
+     */
+    const renewWith = (renew: (latest: Token) => Effect.Effect<Token, AuthError>) => (token: Token) =>
+      locked(Effect.flatMap(store.load(key), (stored) => {
+        if (Option.isNone(stored)) return renew(token)
+        const latest = stored.value
+        return Effect.flatMap(
+          usable(latest),
+          (fresh) =>
+            fresh && !sameToken(latest, token)
+              ? Effect.as(Effect.logDebug("another process already renewed the token").pipe(annotate), latest)
+              : renew(latest)
+        )
+      }))
+
+    // A strategy that cannot refresh still gets a `refresh` here when it can log in without a
+    // person: the engine calls it with the token a 401 rejected (and ahead of expiry), and only it
+    // can tell the stored token is that rejected one; `acquire` would serve it again. Interactive
+    // strategies without refresh get none, so the engine never logs in from the background.
+    const refresh: Option.Option<(token: Token) => Effect.Effect<Token, AuthError>> = Option.match(strategy.refresh, {
+      onSome: (refresh) =>
+        Option.some(
+          mode === "WriteOnly"
+            ? (token: Token) => locked(Effect.flatMap(refresh(token), saved))
+            : renewWith((latest) => refreshLatest(refresh, latest))
+        ),
+      onNone: () =>
+        strategy.interactive
+          ? Option.none()
+          : Option.some(mode === "WriteOnly" ? () => locked(acquireAndSave) : renewWith(() => acquireAndSave))
+    })
+
+    const revoke = (token: Token): Effect.Effect<void, AuthError> =>
+      Effect.flatMap(
+        Effect.exit(Option.match(strategy.revoke, { onNone: () => Effect.void, onSome: (revoke) => revoke(token) })),
+        (exit) => Effect.zipRight(store.remove(key), Exit.isSuccess(exit) ? Effect.void : exit)
+      )
+
+    return {
+      name: strategy.name,
+      site: strategy.site,
+      acquire,
+      interactive: strategy.interactive,
+      refresh,
+      revoke: Option.some(revoke)
+    }
+  })
