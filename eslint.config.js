@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/build/**", "**/node_modules/**", "**/*.tsbuildinfo", "bench/RESULTS.md"] },
+  { ignores: ["docs/**", "**/dist/**", "**/build/**", "**/node_modules/**", "**/*.tsbuildinfo", "bench/RESULTS.md"] },
   ...tseslint.configs.recommended,
   {
     rules: {

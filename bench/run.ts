@@ -4,11 +4,16 @@
 import * as Effect from "effect/Effect"
 import { writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
+import { tokenStartup } from "./cli.js"
 import { coldGets, getVsRefGet, middlewareThroughput } from "./core.js"
+import { crossProcessUpstreamCalls, getAccessTokenPeer } from "./peers.js"
 import type { Result } from "./report.js"
 
 const suites: ReadonlyArray<readonly [string, Effect.Effect<ReadonlyArray<Result>, unknown>]> = [
-  ["core", Effect.all([getVsRefGet, coldGets, middlewareThroughput]).pipe(Effect.map((r) => r.flat()))]
+  ["core", Effect.all([getVsRefGet, coldGets, middlewareThroughput]).pipe(Effect.map((r) => r.flat()))],
+  ["peers", getAccessTokenPeer],
+  ["fleet", crossProcessUpstreamCalls],
+  ["cli", tokenStartup]
 ]
 
 const main = Effect.gen(function*() {

@@ -24,6 +24,33 @@
  * - `GET /token/validate`: `200` `{"meta","status":"SUCCESS","statusMessage":"Token validated","userId","userGuid","customerGuid","email","tokenId","expiresAt"}`
  *   (Anaplan does not publish this shape; this one is our choice).
  * - `GET /2/0/users/me`: `200` `{"meta":{"schema"},"status":{"code":200,"message":"Success"},"user":{"id","active","email","emailOptIn","firstName","lastName","customerId","lastLoginDate"}}`.
+ * - OAuth 2, as Anaplan's OAuth service (`https://us1a.app.anaplan.com`) does it, for the clients in
+ *   `oauthClients`:
+ *   - `GET /auth/prelogin?response_type=code&client_id&redirect_uri&scope&state[&code_challenge&code_challenge_method=S256]`:
+ *     an HTML login form (inputs `email`, `password`, buttons `login` and `cancel`), posted to
+ *     `/auth/prelogin` (or `/auth/login`); the right password `302`-redirects to
+ *     `redirect_uri?code&state`, `cancel` to `redirect_uri?error=access_denied&state`, a wrong one
+ *     shows the form again with an error (`#error`). An unknown client or an unregistered redirect
+ *     URI gets a `400` page, never a redirect. A `code_challenge` must be `S256`.
+ *   - `POST /oauth/token` (form-encoded or JSON; `client_secret_post` or `client_secret_basic`,
+ *     nothing for clients without a secret): `authorization_code` (codes are single use, live 60
+ *     seconds, need the same `redirect_uri` and the PKCE verifier when a challenge was sent; a
+ *     second use revokes what the code granted), `refresh_token` (rotation: each refresh returns a
+ *     new refresh token and spends the old one; presenting a spent one revokes the whole grant,
+ *     its access tokens included; clients with `rotateRefreshTokens: false` keep theirs, and
+ *     `refreshTokenLifetime` ends them a fixed time after the login) and
+ *     `urn:ietf:params:oauth:grant-type:device_code`. Success is
+ *     `200` `{"access_token","refresh_token","expires_in","scope","token_type":"bearer"}` (a refresh
+ *     token only with the `offline_access` scope); errors are RFC 6749 section 5.2 JSON
+ *     (`invalid_grant`, `invalid_client` with `401`, ...). Access tokens work wherever a
+ *     `/token/authenticate` token does (`AnaplanAuthToken` header) and expire by the same lifetime,
+ *     but `/token/refresh` refuses them.
+ *   - `POST /oauth/device/code` (`client_id`, `scope`): `200`
+ *     `{"device_code","user_code","verification_uri","verification_uri_complete","expires_in","interval":5}`;
+ *     polling answers `authorization_pending`, `slow_down` (faster than the interval, which then
+ *     grows by 5 seconds), `access_denied`, `expired_token`. The person's part is played by
+ *     `approveDevice` / `denyDevice`, or in a browser by `GET /activate[?user_code]`: a form
+ *     (inputs `user_code`, `email`, `password`, buttons `approve` and `deny`) posted to `/activate`.
  * - Failures: `401` `{"status":"FAILURE_BAD_CREDENTIAL","statusMessage":...}` from `/token/*`,
  *   `401` `{"status":{"code":401,"message":"Unauthorized"}}` from `/2/0/*`, for any missing,
  *   malformed, unknown, expired or revoked credential; `404` for other paths, `405` (with
@@ -32,6 +59,7 @@
  * @since 0.1.0
  */
 import type * as HttpServerError from "@effect/platform/HttpServerError"
+import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -71,11 +99,82 @@ export declare namespace AnaplanAuthServer {
     readonly resetCounters: Effect.Effect<void>
     /** The next `times` (default 1) requests, to any path, get `fault` instead of their normal answer. */
     readonly injectFault: (fault: Fault, times?: number) => Effect.Effect<void>
-    /** Every token issued so far stops working at once (to test recovery from a 401). */
+    /**
+     * Every access token issued so far stops working at once (to test recovery from a 401); OAuth
+     * refresh tokens keep working.
+     */
     readonly expireAllTokens: Effect.Effect<void>
-    /** Tokens issued, not refreshed away, logged out or expired by the clock. */
+    /**
+     * Access tokens issued, not refreshed away, logged out or expired by the clock (an OAuth refresh
+     * leaves the previous access token valid until it expires).
+     */
     readonly activeTokens: Effect.Effect<number>
+    /** Registers an OAuth client, or replaces the one with the same id. */
+    readonly addOAuthClient: (client: OAuthClient) => Effect.Effect<void>
+    /**
+     * Plays the person on the login page: checks the request as `GET /auth/prelogin` does, issues a
+     * code for `email` (no password asked) and returns the URL the browser would be redirected to
+     * (`redirectUri?code&state`, or `?error=access_denied&state` with `deny`). Fails for an unknown
+     * client, an unregistered redirect URI, an invalid challenge or an unknown user.
+     */
+    readonly authorize: (request: AuthorizeRequest) => Effect.Effect<string, Cause.IllegalArgumentException>
+    /** Confirms a pending device code as `email`; `false` when no such pending code (or user) exists. */
+    readonly approveDevice: (userCode: string, email: string) => Effect.Effect<boolean>
+    /** Declines a pending device code; `false` when no such pending code exists. */
+    readonly denyDevice: (userCode: string) => Effect.Effect<boolean>
   }
+}
+
+/**
+ * An OAuth client registered with the emulated tenant. Without a `clientSecret` it is a public
+ * client (the device grant's kind); with one, the token endpoint requires it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OAuthClient {
+  readonly clientId: string
+  readonly clientSecret?: string | undefined
+  /** The allowed callback URLs, compared exactly. */
+  readonly redirectUris: ReadonlyArray<string>
+  /** Shown on the login page. */
+  readonly name?: string | undefined
+  /**
+   * The grant the client was created for (Anaplan asks for one); other grants get
+   * `unauthorized_client`. Default: both. Refreshing is open to either.
+   */
+  readonly grantTypes?: ReadonlyArray<"authorization_code" | "device_code"> | undefined
+  /**
+   * Anaplan's "Rotatable" refresh token setting; default `true`: each refresh spends the refresh
+   * token and returns a new one. With `false` the refresh token stays valid and refresh answers
+   * carry none.
+   */
+  readonly rotateRefreshTokens?: boolean | undefined
+  /**
+   * Anaplan's maximum refresh token lifetime (43,000 seconds by default there for rotatable
+   * clients): the refresh tokens of a login stop working this long after it, however often they
+   * were rotated. Default: they never expire.
+   */
+  readonly refreshTokenLifetime?: Duration.DurationInput | undefined
+}
+
+/**
+ * What {@link AnaplanAuthServer.Service.authorize} is asked.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthorizeRequest {
+  readonly clientId: string
+  readonly redirectUri: string
+  readonly email: string
+  readonly state?: string | undefined
+  /** An S256 PKCE challenge. */
+  readonly codeChallenge?: string | undefined
+  /** Default `openid profile email offline_access`. */
+  readonly scope?: string | undefined
+  /** Cancel instead of logging in: the redirect carries `error=access_denied`. */
+  readonly deny?: boolean | undefined
 }
 
 /**
@@ -104,6 +203,12 @@ export interface Counters {
   readonly logout: number
   readonly validate: number
   readonly usersMe: number
+  /** `GET` and `POST` of the login page (`/auth/prelogin`, `/auth/login`). */
+  readonly prelogin: number
+  readonly oauthToken: number
+  readonly deviceCode: number
+  /** `GET` and `POST` of the device activation page (`/activate`). */
+  readonly activate: number
 }
 
 /**
@@ -160,6 +265,10 @@ export interface Options {
   readonly trustedCaPem?: string
   /** Default 0: an ephemeral port. */
   readonly port?: number
+  /** The OAuth clients of the tenant; default none. */
+  readonly oauthClients?: ReadonlyArray<OAuthClient>
+  /** How long a device code can be confirmed; default 15 minutes. */
+  readonly deviceCodeLifetime?: Duration.DurationInput
 }
 
 /**
@@ -180,6 +289,14 @@ export const demoUser: User = { email: "demo@example.com", password: "demo-passw
 export const defaultTokenLifetime: Duration.DurationInput = "35 minutes"
 
 /**
+ * The default lifetime of device codes: 15 minutes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultDeviceCodeLifetime: Duration.DurationInput = "15 minutes"
+
+/**
  * Starts the emulator on 127.0.0.1; it stops (open connections closed) with the scope.
  *
  * @since 0.1.0
@@ -188,7 +305,7 @@ export const defaultTokenLifetime: Duration.DurationInput = "35 minutes"
 export const make: (
   options?: Options
 ) => Effect.Effect<AnaplanAuthServer.Service, HttpServerError.ServeError, Scope.Scope> = (options) =>
-  internal.make(options ?? {}, demoUser, defaultTokenLifetime)
+  internal.make(options ?? {}, demoUser, defaultTokenLifetime, defaultDeviceCodeLifetime)
 
 /**
  * The emulator as a layer: an HTTP server on 127.0.0.1, closed with the layer's scope.

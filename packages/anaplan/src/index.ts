@@ -6,3 +6,15 @@ export * as AnaplanAuthServer from "./AnaplanAuthServer.js"
  * @since 0.1.0
  */
 export * as TestCertificates from "./TestCertificates.js"
+/**
+ * @since 0.1.0
+ */
+export * as AnaplanAuth from "./AnaplanAuth.js"
+/**
+ * @since 0.1.0
+ */
+export * as AnaplanClient from "./AnaplanClient.js"
+/**
+ * @since 0.1.0
+ */
+export * as AnaplanOAuth from "./AnaplanOAuth.js"

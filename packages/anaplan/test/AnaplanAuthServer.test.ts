@@ -404,9 +404,29 @@ describe("AnaplanAuthServer", () => {
           yield* call("POST", `${server.url}/token/logout`, anaplanToken(refreshed.tokenInfo.tokenValue))
           yield* call("GET", `${server.url}/elsewhere`)
           yield* call("GET", `${server.url}/token/refresh`)
-          assert.deepStrictEqual(yield* server.counters, { authenticate: 2, refresh: 1, logout: 1, validate: 1, usersMe: 3 })
+          assert.deepStrictEqual(yield* server.counters, {
+            authenticate: 2,
+            refresh: 1,
+            logout: 1,
+            validate: 1,
+            usersMe: 3,
+            prelogin: 0,
+            oauthToken: 0,
+            deviceCode: 0,
+            activate: 0
+          })
           yield* server.resetCounters
-          assert.deepStrictEqual(yield* server.counters, { authenticate: 0, refresh: 0, logout: 0, validate: 0, usersMe: 0 })
+          assert.deepStrictEqual(yield* server.counters, {
+            authenticate: 0,
+            refresh: 0,
+            logout: 0,
+            validate: 0,
+            usersMe: 0,
+            prelogin: 0,
+            oauthToken: 0,
+            deviceCode: 0,
+            activate: 0
+          })
           yield* login(server.url)
           assert.strictEqual((yield* server.counters).authenticate, 1)
         })

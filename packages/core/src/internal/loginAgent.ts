@@ -201,10 +201,19 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Termi
         const result = yield* Deferred.make<AuthorizeResult, AuthError.AuthError>()
         const { state, url } = yield* request.start(redirectUri)
         let settled = false
+        // The browser sends the redirect URI's host; any other `Host` is not the login's redirect
+        // (DNS rebinding: a page elsewhere reaching the loopback port under its own name).
+        // (A browser leaves out the default port 80.)
+        const names = [redirectHost, host.includes(":") ? `[${host}]` : host]
+        const hosts = new Set([...names.map((name) => `${name}:${port}`), ...(port === 80 ? names : [])]
+          .map((h) => h.toLowerCase()))
         const handle = (req: IncomingMessage, res: ServerResponse) => {
           const target = new URL(req.url ?? "/", "http://loopback")
           if (req.method !== "GET" || target.pathname !== path) {
             return reply(res, 404, "Not found", "This address only receives the login redirect.")
+          }
+          if (!hosts.has((req.headers.host ?? "").toLowerCase())) {
+            return reply(res, 400, "Not this login", "This request was not addressed to the login redirect.")
           }
           // Requests without our state are not the login's redirect: turn them away and keep waiting.
           if (target.searchParams.get("state") !== state) {

@@ -346,10 +346,11 @@ export const deviceCodeGrantRequest = (
 
 /**
  * `expires_in` is a number of seconds (RFC 6749 section 5.1); a string of digits is tolerated, as
- * some servers send one; anything else is malformed.
+ * some servers send one; anything else is malformed. Both are bounded by 10^10 s (about 300 years):
+ * a larger value would make an expiry that is not a valid date, and the token could not be stored.
  */
 const ExpiresIn = Schema.Union(
-  Schema.NonNegative,
+  Schema.NonNegative.pipe(Schema.lessThan(1e10)),
   Schema.compose(Schema.String.pipe(Schema.pattern(/^\d{1,10}$/)), Schema.NumberFromString)
 )
 

@@ -882,9 +882,8 @@ export const resolve = (config: Config, input: ResolveInput): Effect.Effect<Site
         case "token":
           needs("token", method)
           break
-        case "refresh_token":
-          needs("refresh_token", method)
-          break
+        // refresh_token is needed only to log in (a stored token refreshes with its own), so the
+        // login checks it, not every command.
         case "client_credentials":
           needs("client_secret", method)
           break

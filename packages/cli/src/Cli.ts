@@ -1,0 +1,88 @@
+/**
+ * The `effect-auth` command tree, for the binary and for programs that embed the CLI.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { exec } from "./commands/exec.js"
+import { login } from "./commands/login.js"
+import { logout } from "./commands/logout.js"
+import { sites } from "./commands/sites.js"
+import { status } from "./commands/status.js"
+import { token } from "./commands/token.js"
+import { whoami } from "./commands/whoami.js"
+import * as Argv from "./internal/argv.js"
+import * as Failure from "./internal/failure.js"
+import { finish } from "./internal/finish.js"
+import { root } from "./internal/globals.js"
+import { version as internalVersion } from "./internal/version.js"
+
+/**
+ * The command tree: global options `--at`, `--config`, `--json`, `--verbose` (before or after
+ * the subcommand) and the subcommands.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = root.pipe(
+  Command.withDescription("Log in to Anaplan and OAuth 2 services and hand out tokens to scripts"),
+  Command.withSubcommands([login, logout, token, whoami, status, exec, sites])
+)
+
+/**
+ * The version in `package.json`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const version: string = internalVersion
+
+/**
+ * Parses `argv` (as `process.argv`: node and the script first) and runs the command.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (
+  argv: ReadonlyArray<string>
+): Effect.Effect<void, unknown, NodeContext.NodeContext | HttpClient.HttpClient> =>
+  Command.run(command, { name: "effect-auth", version })(Argv.hoistGlobalOptions(argv))
+
+/**
+ * Moves the global options to the front (before `--` only), so that they work after any
+ * subcommand, even one whose optional argument would otherwise take `--json` for a value.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const hoistGlobalOptions: (argv: ReadonlyArray<string>) => ReadonlyArray<string> = Argv.hoistGlobalOptions
+
+/** `--verbose` anywhere before `--`. */
+const isVerbose = (argv: ReadonlyArray<string>): boolean => {
+  const end = argv.indexOf("--")
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--verbose")
+}
+
+/**
+ * What the binary runs: the command with Node's context and HTTP client, logs on stderr, and
+ * every failure turned into one or two lines on stderr and an exit code (0 ok, 1 error, 2 usage,
+ * 4 a login is needed).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
+  finish(run(argv), isVerbose(argv)).pipe(Effect.provide(Layer.merge(NodeContext.layer, FetchHttpClient.layer)))
+
+/**
+ * The exit codes: 0 ok, 1 error, 2 usage, 4 a login is needed.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const ExitCode = Failure.ExitCode

@@ -1,0 +1,212 @@
+/**
+ * `effect-auth sites list | show [NAME] | add NAME ... | modify NAME ... | remove NAME`: the
+ * configuration file, edited in place with the user's comments kept.
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { InvalidConfiguration } from "@effect-auth/core/AuthError"
+import * as Sites from "@effect-auth/core/Sites"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Fs from "node:fs"
+import { UsageError } from "../internal/failure.js"
+import { Globals } from "../internal/globals.js"
+import * as Output from "../internal/output.js"
+import * as Prompt from "../internal/prompt.js"
+import * as Session from "../internal/session.js"
+
+/** Fields settable from the command line: every one but the secrets, which belong in the environment or a file. */
+const editable = Sites.fieldNames.filter((field) => !Sites.isSecretField(field))
+
+const flag = (field: Sites.FieldName): string => field.replace(/_/g, "-")
+
+const fieldOptions = Options.all(
+  Object.fromEntries(
+    editable.map((field) => [
+      field,
+      Options.text(flag(field)).pipe(
+        Options.withDescription(
+          field === "scopes" ? "Scopes, space- or comma-separated" : `Sets ${field} (${Sites.envVar(field)} overrides it)`
+        ),
+        Options.optional
+      )
+    ])
+  ) as Record<Sites.FieldName, Options.Options<Option.Option<string>>>
+)
+
+const fieldValues = (
+  parsed: Record<string, Option.Option<string>>
+): Partial<Record<Sites.FieldName, string | ReadonlyArray<string>>> => {
+  const out: Partial<Record<Sites.FieldName, string | ReadonlyArray<string>>> = {}
+  for (const field of editable) {
+    const value = parsed[field]
+    if (value === undefined || Option.isNone(value)) continue
+    out[field] = field === "scopes" ? value.value.split(/[\s,]+/).filter((scope) => scope !== "") : value.value
+  }
+  return out
+}
+
+const yes = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Write without asking"))
+
+const readText = (path: string): Effect.Effect<string, InvalidConfiguration> =>
+  Effect.try({
+    try: () => Fs.existsSync(path) ? Fs.readFileSync(path, "utf8") : "",
+    catch: (error) =>
+      new InvalidConfiguration({
+        detail: `Cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+        hint: "Check the file's permissions, or pass --config FILE."
+      })
+  })
+
+/** Shows the change, asks on a terminal unless `--yes`, writes atomically. */
+const apply = (path: string, before: string, after: string, options: { readonly yes: boolean; readonly json: boolean; readonly done: string }) =>
+  Effect.gen(function*() {
+    if (before === after) {
+      return yield* options.json ? Output.json({ path, changed: false }) : Output.line(`Nothing to change in ${path}`)
+    }
+    const change = Sites.diff(before, after)
+    if (!options.json) yield* Output.line(change.trimEnd())
+    if (!options.yes) {
+      if (!Prompt.isInteractive()) {
+        return yield* new UsageError({
+          detail: `Not writing ${path} without a confirmation, and there is no terminal to ask`,
+          hint: "Pass --yes to write the change shown above."
+        })
+      }
+      const ok = yield* Prompt.confirm(`Write ${path}?`)
+      if (!ok) return yield* Output.line("Nothing written")
+    }
+    yield* Sites.write(path, after)
+    yield* options.json ? Output.json({ path, changed: true, diff: change }) : Output.line(`${options.done} (${path})`)
+  })
+
+const list = Command.make("list", {}, () =>
+  Effect.gen(function*() {
+    const globals = yield* Globals
+    const config = yield* Session.loadConfig(globals)
+    const defaultSite = Option.getOrUndefined(config.defaultSite)
+    if (globals.json) {
+      return yield* Output.json({
+        path: config.path,
+        default_site: defaultSite ?? null,
+        sites: config.sites.map((site) => ({
+          name: site.name,
+          provider: site.provider,
+          method: site.method,
+          default: site.name === defaultSite
+        }))
+      })
+    }
+    if (config.sites.length === 0) {
+      return yield* Output.line(
+        `No sites in ${config.path}. Add one: effect-auth sites add NAME --provider anaplan --email you@example.com`
+      )
+    }
+    yield* Output.line(
+      config.sites.map((site) =>
+        `${site.name === defaultSite ? "*" : " "} ${site.name}  ${site.provider}  ${site.method}`
+      ).join("\n")
+    )
+  })).pipe(Command.withDescription("List the configured sites (* marks the default)"))
+
+const show = Command.make(
+  "show",
+  { name: Args.text({ name: "NAME" }).pipe(Args.optional) },
+  ({ name }) =>
+    Effect.gen(function*() {
+      const globals = yield* Globals
+      const config = yield* Session.loadConfig(globals)
+      const site = yield* Session.resolveSite(config, { site: Option.getOrUndefined(name) ?? globals.at })
+      const fields: Array<[string, string | ReadonlyArray<string>]> = []
+      for (const [field, value] of Object.entries(Sites.fields(site)) as Array<[Sites.FieldName, Sites.FieldValue]>) {
+        if (Sites.isSecretField(field) || Redacted.isRedacted(value)) fields.push([field, "(set)"])
+        else fields.push([field, value])
+      }
+      if (globals.json) {
+        return yield* Output.json({ name: site.name, ...Object.fromEntries(fields) })
+      }
+      const width = Math.max(...fields.map(([field]) => field.length))
+      yield* Output.line(
+        [`[sites.${site.name}]`, ...fields.map(([field, value]) =>
+          `${field.padEnd(width)}  ${Array.isArray(value) ? value.join(" ") : value}`)].join("\n")
+      )
+    })
+).pipe(Command.withDescription("Show a site's settings as resolved (file, .env, environment); secrets show as (set)"))
+
+const add = Command.make(
+  "add",
+  {
+    name: Args.text({ name: "NAME" }),
+    fields: fieldOptions,
+    makeDefault: Options.boolean("default").pipe(Options.withDescription("Make it the default site")),
+    yes
+  },
+  ({ fields, makeDefault, name, yes }) =>
+    Effect.gen(function*() {
+      const globals = yield* Globals
+      const path = Session.configPathOf(globals)
+      const before = yield* readText(path)
+      const added = yield* Sites.addSite(before, name, fieldValues(fields))
+      const after = makeDefault ? yield* Sites.setDefault(added, name) : added
+      yield* apply(path, before, after, { yes, json: globals.json, done: `Added site ${name}` })
+    })
+).pipe(Command.withDescription("Add a site; secrets go in the environment (EFFECT_AUTH_PASSWORD...) or password_file"))
+
+const modify = Command.make(
+  "modify",
+  {
+    name: Args.text({ name: "NAME" }),
+    fields: fieldOptions,
+    unset: Options.choice("unset", Sites.fieldNames).pipe(
+      Options.withDescription("Remove a setting from the site's table (repeatable)"),
+      Options.repeated
+    ),
+    makeDefault: Options.boolean("default").pipe(Options.withDescription("Make it the default site")),
+    yes
+  },
+  ({ fields, makeDefault, name, unset, yes }) =>
+    Effect.gen(function*() {
+      const globals = yield* Globals
+      const path = Session.configPathOf(globals)
+      const before = yield* readText(path)
+      const modified = yield* Sites.modifySite(before, name, fieldValues(fields), unset)
+      const after = makeDefault ? yield* Sites.setDefault(modified, name) : modified
+      yield* apply(path, before, after, { yes, json: globals.json, done: `Modified site ${name}` })
+    })
+).pipe(Command.withDescription("Change or --unset a site's settings"))
+
+const remove = Command.make(
+  "remove",
+  {
+    name: Args.text({ name: "NAME" }),
+    newDefault: Options.text("new-default").pipe(
+      Options.withDescription("The default site after removing the default one"),
+      Options.optional
+    ),
+    force: Options.boolean("force").pipe(Options.withDescription("Remove the default site, leaving no default")),
+    yes
+  },
+  ({ force, name, newDefault, yes }) =>
+    Effect.gen(function*() {
+      const globals = yield* Globals
+      const path = Session.configPathOf(globals)
+      const before = yield* readText(path)
+      const after = yield* Sites.removeSite(before, name, { newDefault: Option.getOrUndefined(newDefault), force })
+      yield* apply(path, before, after, { yes, json: globals.json, done: `Removed site ${name}` })
+    })
+).pipe(Command.withDescription("Remove a site (the default one needs --new-default NAME or --force)"))
+
+/**
+ * The `sites` command and its subcommands.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const sites = Command.make("sites").pipe(
+  Command.withDescription("List, show, add, modify and remove sites in the configuration file"),
+  Command.withSubcommands([list, show, add, modify, remove])
+)

@@ -1,0 +1,19 @@
+/**
+ * `effect-auth token` without `@effect/cli`: the command a script runs most, loaded with as
+ * little as possible.
+ *
+ * @internal
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { finish } from "./finish.js"
+import type { Globals } from "./globalsType.js"
+import { printToken } from "./printToken.js"
+
+/** @internal */
+export const main = (globals: Globals): Effect.Effect<number> =>
+  finish(printToken(globals), globals.verbose).pipe(
+    Effect.provide(Layer.merge(NodeTerminal.layer, FetchHttpClient.layer))
+  )

@@ -1,0 +1,136 @@
+/**
+ * What every command starts from: the configuration file, the resolved site and its plan, and
+ * the credential storage around the command's work.
+ *
+ * @internal
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Terminal from "@effect/platform/Terminal"
+import type { AuthError, CredentialStoreError, InvalidConfiguration } from "@effect-auth/core/AuthError"
+import * as CredentialStorage from "@effect-auth/core/CredentialStorage"
+import * as Sites from "@effect-auth/core/Sites"
+import type { Token } from "@effect-auth/core/Token"
+import type { TokenLock } from "@effect-auth/core/TokenLock"
+import * as TokenLockModule from "@effect-auth/core/TokenLock"
+import * as TokenSource from "@effect-auth/core/TokenSource"
+import * as TokenStore from "@effect-auth/core/TokenStore"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import type { Globals } from "./globals.js"
+import * as Output from "./output.js"
+import * as SiteStrategy from "./siteStrategy.js"
+
+/** @internal */
+export const configPathOf = (globals: Globals): string =>
+  globals.config !== undefined ? Path.resolve(globals.config) : Sites.configPath(process.env)
+
+/** The `.env` of the working directory, if there is one. @internal */
+export const dotenv = (): Record<string, string> => {
+  try {
+    return Sites.parseDotEnv(Fs.readFileSync(Path.resolve(".env"), "utf8"))
+  } catch {
+    return {}
+  }
+}
+
+let warned = false
+
+/** Loads the configuration file and prints its warnings (secrets in the file) once, on stderr. @internal */
+export const loadConfig = (globals: Globals): Effect.Effect<Sites.SitesConfig, InvalidConfiguration> =>
+  Effect.tap(Sites.load(configPathOf(globals)), (config) =>
+    warned || config.warnings.length === 0
+      ? Effect.void
+      : Effect.suspend(() => {
+        warned = true
+        return Effect.forEach(config.warnings, (warning) => Output.note(`warning: ${warning}`), { discard: true })
+      }))
+
+/** @internal */
+export interface Session {
+  readonly globals: Globals
+  readonly config: Sites.SitesConfig
+  readonly site: Sites.Site
+  readonly plan: SiteStrategy.Plan
+}
+
+/** @internal */
+export type Flags = Partial<Record<Sites.FieldName, string | undefined>>
+
+const definedFlags = (flags: Flags): Partial<Record<Sites.FieldName, string>> => {
+  const out: Partial<Record<Sites.FieldName, string>> = {}
+  for (const [name, value] of Object.entries(flags) as Array<[Sites.FieldName, string | undefined]>) {
+    if (value !== undefined) out[name] = value
+  }
+  return out
+}
+
+/** Resolves one site of `config` (by name, else as `--at` and the defaults choose). @internal */
+export const resolveSite = (
+  config: Sites.SitesConfig,
+  options: { readonly site?: string | undefined; readonly flags?: Flags | undefined }
+): Effect.Effect<Sites.Site, InvalidConfiguration> =>
+  Sites.resolve(config, {
+    site: options.site,
+    flags: definedFlags(options.flags ?? {}),
+    env: process.env,
+    dotenv: dotenv()
+  })
+
+/** The session of a command working on one site. @internal */
+export const current = (globals: Globals, flags: Flags = {}): Effect.Effect<Session, InvalidConfiguration> =>
+  Effect.gen(function*() {
+    const config = yield* loadConfig(globals)
+    const site = yield* resolveSite(config, { site: globals.at, flags })
+    return { globals, config, site, plan: SiteStrategy.plan(site) }
+  })
+
+/**
+ * Runs `effect` with the site's credential storage (a memory store for methods that keep
+ * nothing).
+ *
+ * @internal
+ */
+export const withStorage = <A, E, R>(
+  plan: SiteStrategy.Plan,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | CredentialStoreError | InvalidConfiguration, Exclude<R, TokenStore.TokenStore | TokenLock>> =>
+  Effect.provide(
+    effect,
+    Option.match(plan.storage, {
+      onNone: () => Layer.merge(TokenStore.layerMemory, TokenLockModule.layerMemory),
+      onSome: (options) => CredentialStorage.layer(options)
+    })
+  )
+
+/** Where the site's tokens are kept, for messages, without opening the store. @internal */
+export const storageDescription = (plan: SiteStrategy.Plan): Effect.Effect<string, InvalidConfiguration> =>
+  Option.match(plan.storage, {
+    onNone: () => Effect.succeed("nowhere: the token comes from the configuration"),
+    onSome: (options) => Effect.map(CredentialStorage.select(options), (selection) => selection.describe)
+  })
+
+/**
+ * A valid token for the site: the stored one while fresh, else refreshed, else a login (asking
+ * as `ask` allows); every new token is stored before it is handed out.
+ *
+ * @internal
+ */
+export const token = (
+  plan: SiteStrategy.Plan,
+  ask: SiteStrategy.Ask
+): Effect.Effect<
+  Token,
+  AuthError,
+  HttpClient.HttpClient | Terminal.Terminal | TokenStore.TokenStore | TokenLock | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const strategy = yield* plan.strategy(ask)
+    if (Option.isNone(plan.storage)) return yield* strategy.acquire
+    const outer = yield* TokenStore.persisted(strategy, { key: plan.storeKey })
+    const source = yield* TokenSource.make(outer, { revokeOnClose: false })
+    return yield* source.get
+  })

@@ -1,0 +1,27 @@
+/**
+ * The binary's runtime: the fast path for `token`, else the whole command tree.
+ *
+ * @internal
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { tokenOnly } from "./argv.js"
+
+/** @internal */
+export const start = (argv: ReadonlyArray<string>): void => {
+  const fast = tokenOnly(argv)
+  const program = fast !== undefined
+    ? Effect.flatMap(Effect.promise(() => import("./fastToken.js")), (module) => module.main(fast))
+    : Effect.flatMap(Effect.promise(() => import("../Cli.js")), (module) => module.main(argv))
+  NodeRuntime.runMain(program, {
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => {
+      // An interrupted `exec` (a forwarded SIGINT) leaves its child's code in process.exitCode.
+      const fallback = typeof process.exitCode === "number" ? process.exitCode : 130
+      const code = Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : fallback
+      process.exitCode = code
+      onExit(code)
+    }
+  })
+}
