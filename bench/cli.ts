@@ -78,7 +78,7 @@ export const tokenStartup = Effect.gen(function*() {
       figure: `${wallRatio.toFixed(2)}x`,
       detail: `median ${wall("token").toFixed(0)} ms vs ${wall("node").toFixed(0)} ms, ${runs} interleaved runs, ` +
         `bundled binary, fresh token in a secure file, ${logins} logins during the runs`,
-      goal: "<= 1.5x (issue 5), token on stdout alone",
+      goal: "<= 1.5x (issue 6), token on stdout alone",
       met: wallRatio <= 1.5 && printed && logins === 0
     },
     {
@@ -87,7 +87,7 @@ export const tokenStartup = Effect.gen(function*() {
       detail: `median ${(rss("token") / 1024).toFixed(1)} MiB vs ${(rss("node") / 1024).toFixed(1)} MiB (${
         gnuTime ? "GNU time" : "process.resourceUsage"
       })`,
-      goal: "<= 1.5x (issue 5)",
+      goal: "<= 1.5x (issue 6)",
       met: rssRatio <= 1.5
     }
   ] satisfies Array<Result>

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * The `effect-auth` binary. `--version` loads nothing else; `token` takes a fast path without
- * the command tree; everything else runs the `@effect/cli` commands (`NodeRuntime.runMain`, exit
- * codes 0 ok, 1 error, 2 usage, 4 a login is needed).
+ * The `effect-auth` binary. `--version` loads nothing else; `token` answers from the secure file
+ * without Effect when the stored token is fresh, else takes a path without the command tree;
+ * everything else runs the `@effect/cli` commands (`NodeRuntime.runMain`, exit codes 0 ok,
+ * 1 error, 2 usage, 4 a login is needed).
  *
  * @since 0.1.0
  */
@@ -17,6 +18,14 @@ const args = process.argv.slice(2)
 if (args.length === 1 && args[0] === "--version") {
   process.stdout.write(`${version}\n`)
 } else {
-  const { start } = await import("./internal/start.js")
-  start(process.argv)
+  // `token` with a comfortably fresh token in the secure file is answered without loading Effect.
+  const { tokenOnly } = await import("./internal/argv.js")
+  const globals = tokenOnly(process.argv)
+  const cached = globals === undefined ? undefined : (await import("./internal/cachedToken.js")).cachedToken(globals)
+  if (cached !== undefined) {
+    process.stdout.write(`${cached}\n`)
+  } else {
+    const { start } = await import("./internal/start.js")
+    start(process.argv)
+  }
 }

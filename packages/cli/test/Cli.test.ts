@@ -14,6 +14,7 @@ import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { cachedToken } from "../src/internal/cachedToken.js"
 import * as Cli from "./support/cli.js"
 
 const password = AnaplanAuthServer.demoUser.password ?? "demo-password"
@@ -86,6 +87,39 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.strictEqual(after.authenticate, afterLogin.authenticate, "token made no new login")
         assert.strictEqual(after.refresh, afterLogin.refresh, "a fresh token is not refreshed")
         for (const out of [login, first, second]) noSecretIn(out.stdout + out.stderr, "a run")
+      }))
+
+    it.scoped("token's cache hit (no Effect loaded) answers only when certain, and agrees with the full path", () =>
+      Effect.gen(function*() {
+        const { home, run, server } = yield* setup
+        assert.strictEqual((yield* run(["login"], { EFFECT_AUTH_PASSWORD: password })).code, 0)
+        const globals = { at: undefined, config: undefined, json: false, verbose: false }
+        const full = JSON.parse((yield* run(["token", "--json"])).stdout) as { token: string; expires_at: string }
+        // The same token as the full command prints, for the default site and for --at.
+        assert.strictEqual(cachedToken(globals, home.env), full.token)
+        assert.strictEqual(cachedToken({ ...globals, at: "emu" }, home.env), full.token)
+        // Anything that could change the answer goes to the full command.
+        assert.isUndefined(cachedToken({ ...globals, json: true }, home.env))
+        assert.isUndefined(cachedToken({ ...globals, at: "other" }, home.env))
+        assert.isUndefined(cachedToken(globals, { ...home.env, EFFECT_AUTH_EMAIL: "someone@example.com" }))
+        assert.isUndefined(cachedToken(globals, { ...home.env, EFFECT_AUTH_STORAGE: "memory" }))
+        assert.strictEqual(cachedToken(globals, { ...home.env, EFFECT_AUTH_PASSWORD: "x" }), full.token)
+        // Within the refresh margin the full command decides (it refreshes).
+        const expires = Date.parse(full.expires_at)
+        assert.strictEqual(cachedToken(globals, home.env, expires - 6 * 60_000), full.token)
+        assert.isUndefined(cachedToken(globals, home.env, expires - 4 * 60_000))
+        // A credentials file others can read is never served: the full command names it and the fix.
+        const file = Path.join(home.state, "effect-auth", "credentials.json")
+        Fs.chmodSync(file, 0o644)
+        assert.isUndefined(cachedToken(globals, home.env))
+        const loose = yield* run(["token"])
+        assert.strictEqual(loose.code, 1)
+        assert.strictEqual(loose.stdout, "")
+        assert.include(loose.stderr, file)
+        Fs.chmodSync(file, 0o600)
+        // Another storage: the full command.
+        Cli.writeConfig(home, siteConfig(server.url).replace('storage = "file"', 'storage = "memory"'))
+        assert.isUndefined(cachedToken(globals, home.env))
       }))
 
     it.scoped("login again does nothing while the stored login is usable, unless --force", () =>

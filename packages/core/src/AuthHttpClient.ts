@@ -21,7 +21,7 @@ class Rejected extends Data.TaggedError("@effect-auth/core/AuthHttpClient/Reject
 /**
  * Wraps `client` so that each request carries `Authorization: <tokenType> <token>` from `source`.
  * A `401` invalidates exactly the token that was sent (compare-and-set) and the request is sent once
- * more with a fresh token, through `HttpClient.retry`, which rebuilds the header; a second `401`
+ * more with a fresh token (the request is rebuilt, header included, as `HttpClient.retry` does); a second `401`
  * fails with {@link AuthError.InvalidCredentials}. Every other status passes through untouched.
  *
  * @since 0.1.0
@@ -45,26 +45,32 @@ export const make = (source: TokenSource.Service) =>
       held._tag === "Some" && signed(held.value) === request.headers["authorization"]
         ? source.invalidate(held.value)
         : Effect.void)
+  const refused = (response: HttpClientResponse.HttpClientResponse) =>
+    new AuthError.InvalidCredentials({
+      site: source.site,
+      detail: `${response.request.method} ${urlPath(response.request.url)} was refused (401) twice, the second time with a fresh token`,
+      hint: "The account may lack access to this resource, or its credentials were revoked; log in again."
+    })
   return client.pipe(
     HttpClient.mapRequestEffect((request) =>
       Effect.map(source.get, (token) => HttpClientRequest.setHeader(request, "authorization", signed(token)))
     ),
-    HttpClient.transformResponse(Effect.flatMap((response) =>
-      response.status === 401
-        ? Effect.zipRight(invalidateSent(response.request), Effect.fail(new Rejected({ response })))
-        : Effect.succeed(response)
-    )),
-    HttpClient.retry({ while: (error) => error instanceof Rejected, times: 1 }),
-    HttpClient.catchAll((error) =>
-      error instanceof Rejected
-        ? Effect.fail(
-          new AuthError.InvalidCredentials({
-            site: source.site,
-            detail: `${error.response.request.method} ${urlPath(error.response.request.url)} was refused (401) twice, the second time with a fresh token`,
-            hint: "The account may lack access to this resource, or its credentials were revoked; log in again."
-          })
-        )
-        : Effect.fail(error as E | AuthError.AuthError)
+    // `send` runs the whole request, signing included, so running it again after a 401 signs the
+    // retry with a fresh token, as `HttpClient.retry` would; a single `catchIf` costs the
+    // successful path nothing, where `Effect.retry` drives a schedule for every request.
+    HttpClient.transformResponse((send) =>
+      Effect.catchIf(
+        Effect.flatMap(send, (response) =>
+          response.status === 401
+            ? Effect.zipRight(invalidateSent(response.request), Effect.fail(new Rejected({ response })))
+            : Effect.succeed(response)),
+        (error): error is Rejected => error instanceof Rejected,
+        () =>
+          Effect.flatMap(send, (response) =>
+            response.status === 401
+              ? Effect.zipRight(invalidateSent(response.request), Effect.fail(refused(response)))
+              : Effect.succeed(response))
+      )
     )
   )
 }
