@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
- * `anaplan-emulator [--port N] [--lifetime 35m]`: runs the Anaplan authentication emulator with the
- * demo user and a fresh test CA and client certificate (in a temporary directory, removed on exit)
+ * `anaplan-emulator [--port N] [--lifetime 35m] [--redirect-uri URI]...`: runs the Anaplan
+ * authentication emulator with the demo user, a fresh test CA and client certificate (in a
+ * temporary directory, removed on exit) and two OAuth clients (`demo-client` for the
+ * authorization code grant, with the given redirect URIs; `demo-device` for the device grant)
  * until SIGINT/SIGTERM.
  *
  * @since 0.1.0
@@ -15,7 +17,12 @@ import * as Effect from "effect/Effect"
 import * as AnaplanAuthServer from "../AnaplanAuthServer.js"
 import * as TestCertificates from "../TestCertificates.js"
 
-const usage = "usage: anaplan-emulator [--port N] [--lifetime DURATION (e.g. 35m, 90s, 1h)]"
+const usage =
+  "usage: anaplan-emulator [--port N] [--lifetime DURATION (e.g. 35m, 90s, 1h)] [--redirect-uri URI]... (default http://127.0.0.1:8080/oauth/callback)"
+
+/** The OAuth clients of the standalone emulator: emulator-only credentials, valid nowhere else. */
+const demoClient = { clientId: "demo-client", clientSecret: "demo-client-secret" } as const
+const deviceClient = { clientId: "demo-device" } as const
 
 const units: Record<string, (amount: number) => Duration.Duration> = {
   ms: Duration.millis,
@@ -28,6 +35,7 @@ const parseArgs = (args: ReadonlyArray<string>) =>
   Effect.suspend(() => {
     let port = 0
     let lifetime: Duration.Duration = Duration.decode(AnaplanAuthServer.defaultTokenLifetime)
+    const redirectUris: Array<string> = []
     for (let i = 0; i < args.length; i++) {
       const [flag, inline] = args[i].split("=", 2)
       const value = inline ?? args[++i]
@@ -36,18 +44,32 @@ const parseArgs = (args: ReadonlyArray<string>) =>
       } else if (flag === "--lifetime" && value !== undefined && /^\d+(ms|s|m|h)$/.test(value)) {
         const [, amount, unit] = /^(\d+)(ms|s|m|h)$/.exec(value) ?? []
         lifetime = units[unit](Number(amount))
+      } else if (flag === "--redirect-uri" && value !== undefined && URL.canParse(value)) {
+        redirectUris.push(value)
       } else {
         return Effect.fail(`unexpected argument ${JSON.stringify(args[i] ?? flag)}\n${usage}`)
       }
     }
-    return Effect.succeed({ port, lifetime })
+    return Effect.succeed({
+      port,
+      lifetime,
+      redirectUris: redirectUris.length > 0 ? redirectUris : ["http://127.0.0.1:8080/oauth/callback"]
+    })
   })
 
 const program = Effect.gen(function*() {
-  const { lifetime, port } = yield* parseArgs(process.argv.slice(2))
+  const { lifetime, port, redirectUris } = yield* parseArgs(process.argv.slice(2))
   const fs = yield* FileSystem.FileSystem
   const certs = yield* TestCertificates.generate(yield* fs.makeTempDirectoryScoped({ prefix: "anaplan-emulator-" }))
-  const server = yield* AnaplanAuthServer.make({ port, tokenLifetime: lifetime, trustedCaPem: certs.caPem })
+  const server = yield* AnaplanAuthServer.make({
+    port,
+    tokenLifetime: lifetime,
+    trustedCaPem: certs.caPem,
+    oauthClients: [
+      { ...demoClient, redirectUris, grantTypes: ["authorization_code"] },
+      { ...deviceClient, redirectUris: [], grantTypes: ["device_code"] }
+    ]
+  })
   const demo = AnaplanAuthServer.demoUser
   yield* Console.log(
     [
@@ -59,6 +81,9 @@ const program = Effect.gen(function*() {
       `  certificate:  ${certs.clientCertPath}`,
       `  private key:  ${certs.clientKeyPath}`,
       `  trusted CA:   ${certs.caCertPath}`,
+      `  OAuth client: ${demoClient.clientId} / ${demoClient.clientSecret} (redirect URIs: ${redirectUris.join(", ")})`,
+      `  device client: ${deviceClient.clientId} (no secret)`,
+      `  OAuth login:  ${server.url}/auth/prelogin, token endpoint ${server.url}/oauth/token`,
       "",
       `Try: curl -i -X POST -u '${demo.email}:${demo.password}' ${server.url}/token/authenticate`,
       "Press Ctrl-C to stop."
