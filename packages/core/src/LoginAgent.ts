@@ -127,6 +127,20 @@ export const canOpenBrowser: (
 ) => boolean = internal.canOpenBrowser
 
 /**
+ * Whether the spinner shown while waiting on a browser or a device code is animated: as `option`
+ * says when it is a boolean; for `"auto"` (the default) only when `isTTY` (the output is a terminal),
+ * `TERM` is not `dumb` and `CI` is not set. Otherwise the waiting line is printed once.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const canShowSpinner: (
+  env: Readonly<Record<string, string | undefined>>,
+  isTTY: boolean,
+  option?: boolean | "auto"
+) => boolean = internal.canShowSpinner
+
+/**
  * The real agent. Paste mode reads the pasted URL through the platform `Terminal`.
  *
  * @since 0.1.0

@@ -62,3 +62,7 @@ export * as CredentialStorage from "./CredentialStorage.js"
  * @since 0.1.0
  */
 export * as Sites from "./Sites.js"
+/**
+ * @since 0.1.0
+ */
+export * as SecretAudit from "./SecretAudit.js"

@@ -10,6 +10,7 @@ import * as Schedule from "effect/Schedule"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as AuthError from "../AuthError.js"
+import * as Spinner from "./spinner.js"
 import {
   type AuthorizationResponse,
   redirectParams,
@@ -73,6 +74,14 @@ export interface Options {
   readonly open?: ((url: string) => Effect.Effect<void, unknown>) | undefined
   /** Where messages go; default standard error (standard output is for tokens). */
   readonly write?: ((text: string) => Effect.Effect<void>) | undefined
+  /**
+   * A spinner while waiting on the browser or on a device code. `"auto"` (default): animated only
+   * when the output is a terminal (standard error is a TTY; a custom `write` counts as none),
+   * `TERM` is not `dumb` and `CI` is not set; otherwise the waiting line is printed once.
+   */
+  readonly spinner?: boolean | "auto" | undefined
+  /** The width the spinner's line must fit in; default the width of standard error's terminal. */
+  readonly columns?: number | undefined
   /** How long a person has to log in; default 5 minutes. */
   readonly timeout?: Duration.DurationInput | undefined
   /** Device flow progress messages; default every 30 seconds. */
@@ -84,6 +93,9 @@ export interface Options {
 
 /** @internal */
 export const defaultTimeout = Duration.minutes(5)
+
+/** @internal */
+export const canShowSpinner = Spinner.canAnimate
 
 /**
  * Whether a browser can be opened: not when asked not to, not over SSH, not on Linux (or the BSDs)
@@ -159,6 +171,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Termi
     const openUrl = options.open ?? defaultOpen
     const browser = canOpenBrowser(options.env ?? process.env, options.platform ?? process.platform, options.openBrowser)
     const progressInterval = Duration.decode(options.progressInterval ?? Duration.seconds(30))
+    const animate = Spinner.canAnimate(
+      options.env ?? process.env,
+      options.write === undefined && process.stderr.isTTY === true,
+      options.spinner
+    )
+    const spinner = Spinner.make({
+      write,
+      animate,
+      columns: options.columns !== undefined
+        ? () => options.columns
+        : options.write === undefined
+        ? () => process.stderr.columns
+        : undefined
+    })
 
     const present = (url: string, what: string): Effect.Effect<void> =>
       Effect.zipRight(
@@ -239,8 +265,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Termi
         }
         server.on("request", handle)
         yield* present(url.href, "Log in with your browser at this URL:")
-        yield* write("Waiting for the login to complete in the browser...\n")
-        return yield* Deferred.await(result)
+        return yield* Deferred.await(result).pipe(
+          spinner.around("Waiting for the browser login... (Ctrl-C to cancel)")
+        )
       })).pipe(timeoutOf(request))
 
     const paste = (
@@ -276,14 +303,17 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Termi
         if (browser && prompt.verificationUriComplete !== undefined) {
           yield* openUrl(prompt.verificationUriComplete).pipe(Effect.ignore)
         }
-        const progress = yield* Effect.sleep(progressInterval).pipe(
+        // Without animation, a line now and then shows that the login is still alive.
+        const progress = animate ? Effect.void : Effect.sleep(progressInterval).pipe(
           Effect.zipRight(
             Effect.repeat(write("Still waiting for the code to be confirmed...\n"), Schedule.spaced(progressInterval))
-          ),
-          Effect.fork
+          )
         )
-        const exit = yield* Effect.exit(poll)
-        yield* Fiber.interrupt(progress)
+        const waiting = `Waiting for you to confirm code ${prompt.userCode} at ${prompt.verificationUri}...`
+        const exit = yield* Effect.fork(progress).pipe(
+          Effect.flatMap((fiber) => Effect.ensuring(Effect.exit(poll), Fiber.interrupt(fiber))),
+          spinner.around(waiting)
+        )
         yield* Exit.match(exit, {
           onSuccess: () => write("Logged in.\n"),
           onFailure: () => write("The device login did not complete.\n")
