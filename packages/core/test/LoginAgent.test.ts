@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
+import * as AuthError from "../src/AuthError.js"
 import * as LoginAgent from "../src/LoginAgent.js"
 
 const errorOf = <A, E>(exit: Exit.Exit<A, E>): E => {
@@ -193,5 +194,222 @@ describe("LoginAgent browser and device", () => {
       assert.include(text, "https://op.example/device")
       assert.strictEqual(text.split("Still waiting").length - 1, 2)
       assert.isTrue(text.endsWith("Logged in.\n"))
+    }))
+})
+
+const clearLine = "\r\x1b[2K"
+const spinnerFrames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+
+/** A real agent writing to a captured "terminal", with or without animation. */
+const spinnerAgent = (options: Partial<LoginAgent.Options> = {}) =>
+  Effect.gen(function*() {
+    const output: Array<string> = []
+    const opened = yield* Deferred.make<string>()
+    const agent = yield* LoginAgent.make({
+      openBrowser: true,
+      open: (url) => Deferred.succeed(opened, url),
+      write: (text) => Effect.sync(() => void output.push(text)),
+      env: { TERM: "xterm-256color" },
+      ...options
+    }).pipe(Effect.provideService(Terminal.Terminal, terminal(Effect.succeed(""))))
+    /** The redrawn frames (everything written with `\r` that is not the final erase). */
+    const frames = () => output.filter((text) => text.startsWith("\r") && text !== clearLine)
+    const redirectUri = Effect.map(Deferred.await(opened), (url) => new URL(url).searchParams.get("redirect_uri")!)
+    const authorize = (redirect: LoginAgent.Redirect) =>
+      agent.authorize({
+        redirect,
+        start: (uri) =>
+          Effect.succeed({
+            url: new URL(`https://op.example/auth?redirect_uri=${encodeURIComponent(uri)}&state=STATE-VALUE`),
+            state: "STATE-VALUE"
+          })
+      })
+    return { agent, output, frames, redirectUri, authorize }
+  })
+
+const devicePrompt: LoginAgent.DevicePrompt = {
+  userCode: "WDJB-MJHT",
+  verificationUri: "https://op.example/device",
+  expiresIn: Duration.minutes(10)
+}
+
+describe("LoginAgent spinner", () => {
+  it("animates only on a terminal that is not dumb, outside CI, unless told", () => {
+    assert.isTrue(LoginAgent.canShowSpinner({ TERM: "xterm-256color" }, true))
+    assert.isTrue(LoginAgent.canShowSpinner({}, true))
+    assert.isFalse(LoginAgent.canShowSpinner({ TERM: "xterm-256color" }, false))
+    assert.isFalse(LoginAgent.canShowSpinner({ TERM: "dumb" }, true))
+    assert.isFalse(LoginAgent.canShowSpinner({ TERM: "xterm", CI: "true" }, true))
+    assert.isFalse(LoginAgent.canShowSpinner({ TERM: "xterm", CI: "1" }, true))
+    assert.isFalse(LoginAgent.canShowSpinner({ TERM: "xterm" }, true, false))
+    assert.isTrue(LoginAgent.canShowSpinner({ TERM: "dumb", CI: "true" }, false, true))
+  })
+
+  it.effect("not on a terminal: the device wait prints one line, no frames, however long it takes", () =>
+    Effect.gen(function*() {
+      // "auto" with a custom writer: the output is not a terminal.
+      const { agent, output } = yield* spinnerAgent({ openBrowser: false })
+      const done = yield* Deferred.make<string>()
+      const fiber = yield* Effect.fork(agent.device(devicePrompt, Deferred.await(done)))
+      yield* TestClock.adjust(Duration.seconds(5))
+      yield* Deferred.succeed(done, "token")
+      assert.strictEqual(yield* Fiber.join(fiber), "token")
+      const text = output.join("")
+      assert.strictEqual(text.split("Waiting for you to confirm code WDJB-MJHT at https://op.example/device...\n").length, 2)
+      assert.notInclude(text, "\r")
+      assert.notInclude(text, "\x1b")
+      assert.isTrue(text.endsWith("Logged in.\n"))
+    }))
+
+  it.effect("not on a terminal: the browser wait prints one line, no frames", () =>
+    Effect.gen(function*() {
+      const { authorize, output, redirectUri } = yield* spinnerAgent({ spinner: false })
+      const fiber = yield* Effect.fork(authorize(LoginAgent.loopback()))
+      const uri = yield* redirectUri
+      yield* TestClock.adjust(Duration.seconds(2))
+      assert.strictEqual((yield* get(`${uri}?code=the-code&state=STATE-VALUE`)).status, 200)
+      assert.strictEqual((yield* Fiber.join(fiber)).code, "the-code")
+      const text = output.join("")
+      assert.strictEqual(text.split("Waiting for the browser login... (Ctrl-C to cancel)\n").length, 2)
+      assert.notInclude(text, "\r")
+      assert.notInclude(text, "\x1b")
+    }))
+
+  it.effect("on a terminal: device wait redraws a frame every 100 ms, then erases it and says logged in", () =>
+    Effect.gen(function*() {
+      const { agent, frames, output } = yield* spinnerAgent({
+        openBrowser: false,
+        spinner: true,
+        progressInterval: Duration.millis(300)
+      })
+      const done = yield* Deferred.make<string>()
+      const fiber = yield* Effect.fork(agent.device(devicePrompt, Deferred.await(done)))
+      yield* TestClock.adjust(Duration.seconds(1))
+      // one frame at once, then one every 100 ms: 0, 100, ..., 1000
+      assert.strictEqual(frames().length, 11)
+      assert.deepStrictEqual(
+        frames().map((frame) => frame.slice(1, 2)),
+        [...spinnerFrames, spinnerFrames[0]]
+      )
+      for (const frame of frames()) {
+        assert.match(frame, /^\r. Waiting for you to confirm code WDJB-MJHT at https:\/\/op\.example\/device\.\.\.$/u)
+      }
+      // Once the spinner starts, nothing but frames is written: all redrawn on the same line.
+      const first = output.findIndex((text) => text.startsWith("\r"))
+      assert.deepStrictEqual(output.slice(first), frames())
+      // The animation replaces the periodic "Still waiting" lines.
+      assert.notInclude(output.join(""), "Still waiting")
+      const drawn = frames().length
+      yield* Deferred.succeed(done, "token")
+      assert.strictEqual(yield* Fiber.join(fiber), "token")
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual(frames().length, drawn, "no frame after the login ended")
+      assert.deepStrictEqual(output.slice(-2), [clearLine, "Logged in.\n"])
+    }))
+
+  it.effect("on a terminal: a failed device login erases the spinner before saying so", () =>
+    Effect.gen(function*() {
+      const { agent, frames, output } = yield* spinnerAgent({ openBrowser: false, spinner: true })
+      const fiber = yield* Effect.fork(agent.device(
+        devicePrompt,
+        Effect.zipRight(
+          Effect.sleep(Duration.millis(450)),
+          Effect.fail(new AuthError.LoginCancelled({ detail: "The device login was denied" }))
+        )
+      ))
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual(errorOf(yield* Fiber.await(fiber))._tag, "LoginCancelled")
+      assert.strictEqual(frames().length, 5) // 0, 100, 200, 300, 400
+      assert.deepStrictEqual(output.slice(-2), [clearLine, "The device login did not complete.\n"])
+    }))
+
+  it.effect("on a terminal: an interrupted device login (Ctrl-C) leaves a clean line", () =>
+    Effect.gen(function*() {
+      const { agent, frames, output } = yield* spinnerAgent({ openBrowser: false, spinner: true })
+      const fiber = yield* Effect.fork(agent.device(devicePrompt, Effect.never))
+      yield* TestClock.adjust(Duration.millis(300))
+      yield* Fiber.interrupt(fiber)
+      const drawn = frames().length
+      assert.strictEqual(drawn, 4)
+      assert.strictEqual(output.at(-1), clearLine)
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual(frames().length, drawn)
+    }))
+
+  it.effect("on a terminal: the browser wait spins until the redirect arrives, then erases the line", () =>
+    Effect.gen(function*() {
+      const { authorize, frames, output, redirectUri } = yield* spinnerAgent({ spinner: true })
+      const fiber = yield* Effect.fork(authorize(LoginAgent.loopback()))
+      const uri = yield* redirectUri
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual(frames().length, 11)
+      for (const frame of frames()) assert.match(frame, /^\r. Waiting for the browser login\.\.\. \(Ctrl-C to cancel\)$/u)
+      assert.strictEqual((yield* get(`${uri}?code=the-code&state=STATE-VALUE`)).status, 200)
+      assert.strictEqual((yield* Fiber.join(fiber)).code, "the-code")
+      assert.strictEqual(output.at(-1), clearLine)
+      const drawn = frames().length
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.strictEqual(frames().length, drawn, "no frame after the login ended")
+      // The spinner never shows the authorization code or the state.
+      for (const frame of frames()) {
+        assert.notInclude(frame, "the-code")
+        assert.notInclude(frame, "STATE-VALUE")
+      }
+    }))
+
+  it.effect("on a terminal: a browser login that times out or is refused erases the line", () =>
+    Effect.gen(function*() {
+      const timedOut = yield* spinnerAgent({ spinner: true, timeout: Duration.millis(1050) })
+      const fiber = yield* Effect.fork(timedOut.authorize(LoginAgent.loopback()))
+      yield* timedOut.redirectUri
+      yield* TestClock.adjust(Duration.seconds(2))
+      assert.strictEqual(errorOf(yield* Fiber.await(fiber))._tag, "LoginTimeout")
+      assert.strictEqual(timedOut.frames().length, 11) // 0, 100, ..., 1000
+      assert.strictEqual(timedOut.output.at(-1), clearLine)
+
+      const refused = yield* spinnerAgent({ spinner: true })
+      const second = yield* Effect.fork(refused.authorize(LoginAgent.loopback()))
+      const uri = yield* refused.redirectUri
+      yield* TestClock.adjust(Duration.millis(200))
+      assert.strictEqual((yield* get(`${uri}?error=access_denied&state=STATE-VALUE`)).status, 400)
+      assert.strictEqual(errorOf(yield* Fiber.await(second))._tag, "LoginCancelled")
+      assert.strictEqual(refused.frames().length, 3)
+      assert.strictEqual(refused.output.at(-1), clearLine)
+    }))
+
+  it.effect("on a narrow terminal each frame fits on one row, so that \\r redraws it in place", () =>
+    Effect.gen(function*() {
+      const { agent, frames } = yield* spinnerAgent({ openBrowser: false, spinner: true, columns: 50 })
+      const fiber = yield* Effect.fork(agent.device(
+        { ...devicePrompt, verificationUri: `https://op.example/device/${"x".repeat(80)}` },
+        Effect.never
+      ))
+      yield* TestClock.adjust(Duration.millis(200))
+      yield* Fiber.interrupt(fiber)
+      assert.strictEqual(frames().length, 3)
+      for (const frame of frames()) {
+        // `\r` plus 49 visible characters, the last an ellipsis
+        assert.strictEqual(Array.from(frame).length, 50)
+        assert.isTrue(frame.endsWith("…"))
+        assert.include(frame, "WDJB-MJHT")
+      }
+    }))
+})
+
+describe("LoginAgent spinner text", () => {
+  it.effect("control characters from the server never reach the spinner line", () =>
+    Effect.gen(function*() {
+      const { agent, frames } = yield* spinnerAgent({ openBrowser: false, spinner: true })
+      const fiber = yield* Effect.fork(agent.device(
+        { ...devicePrompt, userCode: "WDJB\x1b]0;owned\x07-MJHT\nX" },
+        Effect.never
+      ))
+      yield* TestClock.adjust(Duration.millis(100))
+      yield* Fiber.interrupt(fiber)
+      assert.strictEqual(frames().length, 2)
+      for (const frame of frames()) {
+        assert.notMatch(frame.slice(1), /[\u0000-\u001f\u007f-\u009f]/)
+        assert.include(frame, "WDJB ]0;owned -MJHT X")
+      }
     }))
 })

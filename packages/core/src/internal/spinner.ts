@@ -31,6 +31,9 @@ export const canAnimate = (
   return env.CI === undefined || env.CI === ""
 }
 
+/** The text without control characters (C0, DEL, C1). @internal */
+export const printable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ")
+
 /** @internal */
 export interface Spinner {
   /**
@@ -57,7 +60,9 @@ export const make = (options: {
     const chars = Array.from(line)
     return chars.length < columns ? line : chars.slice(0, columns - 2).join("") + "…"
   }
-  const around = (text: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const around = (raw: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    // A line break would defeat the redraw, an escape sequence from a server would reach the terminal.
+    const text = printable(raw)
     if (!options.animate) return Effect.zipRight(options.write(`${text}\n`), self)
     const draw = (index: Ref.Ref<number>) =>
       Effect.flatMap(
