@@ -218,6 +218,8 @@ export interface Counters {
  * - `Delay`: answer normally after `delay`, measured by the `Clock` (under `TestClock`, adjust
  *   the clock once the request has arrived: `counters` tells when).
  * - `Hang`: accept the request and never answer (the connection closes with the server).
+ * - `Reset`: send the success status, headers and the first bytes of a body, then reset the
+ *   connection (a connection broken mid-body).
  * - `Body`: answer `body` verbatim (HTML, truncated JSON, wrong types) with `status` (default: the
  *   endpoint's success status, 200 for unknown paths) and `contentType` (default `application/json`).
  *
@@ -228,6 +230,7 @@ export type Fault =
   | { readonly _tag: "Status"; readonly status: number; readonly retryAfter?: string }
   | { readonly _tag: "Delay"; readonly delay: Duration.DurationInput }
   | { readonly _tag: "Hang" }
+  | { readonly _tag: "Reset" }
   | { readonly _tag: "Body"; readonly status?: number; readonly body: string; readonly contentType?: string }
 
 /**
@@ -244,6 +247,7 @@ export const Fault = {
   }),
   delay: (delay: Duration.DurationInput): Fault => ({ _tag: "Delay", delay }),
   hang: (): Fault => ({ _tag: "Hang" }),
+  reset: (): Fault => ({ _tag: "Reset" }),
   body: (body: string, options?: { readonly status?: number; readonly contentType?: string }): Fault => ({
     _tag: "Body",
     body,

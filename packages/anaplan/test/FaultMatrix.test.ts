@@ -147,6 +147,21 @@ describe("Anaplan fault matrix: transport", () => {
         assert.isAtMost(waited, 62_000, "two timeouts and a short backoff, no more")
       })))
 
+  it.scoped("a connection reset mid-body: AuthServiceUnavailable without retries; with them the login recovers", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        yield* server.injectFault(Fault.reset())
+        const once = yield* basic(server, 0)
+        const error = failureOf(yield* Effect.exit(once.get))
+        assert.strictEqual(error._tag, "AuthServiceUnavailable")
+        assert.include(error.message, "[emulated]")
+
+        yield* server.injectFault(Fault.reset(), 2)
+        const retrying = yield* basic(server, 3)
+        assert.isTrue(Exit.isSuccess(yield* driveUntilDone(yield* Effect.fork(retrying.get), "100 millis")))
+        assert.strictEqual((yield* server.counters).authenticate, 4)
+      })))
+
   it.scoped("a slow answer (20 s) inside the timeout is awaited; a 40 s one is abandoned at 30 s and retried", () =>
     withServer((server) =>
       Effect.gen(function*() {

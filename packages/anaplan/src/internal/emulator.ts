@@ -1,5 +1,6 @@
 /** @internal */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
@@ -916,6 +917,13 @@ const respond = (state: State) =>
           })
         case "Hang":
           return yield* Effect.never
+        case "Reset": {
+          const response = NodeHttpServerRequest.toServerResponse(request)
+          response.writeHead(route?.success ?? 200, { "content-type": "application/json", "content-length": "512" })
+          response.write("{\"status\":\"SUCCESS\",\"statusMessage\":\"Login successful\",\"tokenInfo\":{\"expiresAt\":")
+          response.socket?.resetAndDestroy()
+          return yield* Effect.never
+        }
         case "Delay":
           yield* Effect.sleep(fault.delay)
       }
