@@ -14,12 +14,15 @@ import * as Path from "node:path"
 import * as AuthError from "../src/AuthError.js"
 import * as AuthStrategy from "../src/AuthStrategy.js"
 import * as SecureFileStore from "../src/SecureFileStore.js"
+import * as RedisStore from "../src/RedisStore.js"
 import * as RefreshPolicy from "../src/RefreshPolicy.js"
 import * as Testing from "../src/Testing.js"
 import type * as Token from "../src/Token.js"
 import * as TokenLock from "../src/TokenLock.js"
 import * as TokenSource from "../src/TokenSource.js"
 import * as TokenStore from "../src/TokenStore.js"
+import * as Programs from "./support/programs.js"
+import * as RedisServer from "./support/redisServer.js"
 
 const value = (token: Token.Token) => Redacted.value(token.accessToken)
 const refreshValue = (token: Token.Token) => Option.getOrNull(Option.map(token.refreshToken, Redacted.value))
@@ -62,7 +65,27 @@ const backends: ReadonlyArray<{ readonly name: string; readonly make: Effect.Eff
         context: Context.make(TokenStore.TokenStore, store).pipe(Context.add(TokenLock.TokenLock, lock))
       }
     })
-  }
+  },
+  // A real redis-server per test (started on a free port, stopped with the test's scope).
+  ...(Programs.shouldRun(RedisServer.program)
+    ? [{
+      name: "redis",
+      make: Effect.gen(function*() {
+        const redis = yield* RedisServer.start
+        const prefix = "persisted:"
+        const raw = yield* Effect.orDie(Effect.map(
+          Layer.build(RedisStore.layer({ url: redis.url, prefix })),
+          (built) => Context.get(built, KeyValueStore.KeyValueStore)
+        ))
+        const store = TokenStore.make(raw, RedisStore.describe(redis.url))
+        const lock = Context.get(
+          yield* Effect.orDie(Layer.build(TokenLock.layerRedis({ url: redis.url, prefix }))),
+          TokenLock.TokenLock
+        )
+        return { raw, store, context: Context.make(TokenStore.TokenStore, store).pipe(Context.add(TokenLock.TokenLock, lock)) }
+      })
+    }]
+    : [])
 ]
 
 /** A `TokenSource` from `strategy` made persistent, over `context`'s store and lock. */
