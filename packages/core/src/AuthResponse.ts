@@ -171,6 +171,9 @@ export const text = (
   const maxBytes = context.maxBytes ?? defaultMaxBodyBytes
   const declared = Number(response.headers["content-length"])
   if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(tooLarge(response, context, maxBytes))
+  // No body to read (RFC 9110 section 6.4.1): streaming one would fail with `EmptyBody` in a fiber
+  // of the client's and log it.
+  if (response.status === 204 || response.status === 304 || declared === 0) return Effect.succeed("")
   return response.stream.pipe(
     Stream.runFoldEffect(
       { chunks: [] as Array<Uint8Array>, size: 0 },

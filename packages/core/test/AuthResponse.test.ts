@@ -1,9 +1,12 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as FC from "effect/FastCheck"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Schema from "effect/Schema"
@@ -94,6 +97,24 @@ describe("AuthResponse", () => {
       assert.include(messages[0], "text/html")
       assert.include(messages[1], "empty body")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a 204 has no body to read: an empty text, and no failure logged by a reader fiber (fetch client, as the CLI uses)", () =>
+    Effect.gen(function*() {
+      const url = yield* server((_req, res) => {
+        res.writeHead(204)
+        res.end()
+      })
+      const logged: Array<string> = []
+      const logger = Logger.make(({ message }) => void logged.push(String(message)))
+      const text = yield* Effect.gen(function*() {
+        const client = yield* HttpClient.HttpClient
+        const response = yield* AuthResponse.execute(client, HttpClientRequest.post(url), context)
+        return yield* AuthResponse.text(response, context)
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
+      yield* Effect.sleep("50 millis")
+      assert.strictEqual(text, "")
+      assert.deepStrictEqual(logged.filter((line) => line.includes("unhandled")), [])
+    }).pipe(Effect.provide(FetchHttpClient.layer)))
 
   it.scoped("bounds the body it reads", () =>
     Effect.gen(function*() {

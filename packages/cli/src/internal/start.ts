@@ -16,6 +16,9 @@ export const start = (argv: ReadonlyArray<string>): void => {
     : Effect.flatMap(Effect.promise(() => import("../Cli.js")), (module) => module.main(argv))
   NodeRuntime.runMain(program, {
     disableErrorReporting: true,
+    // Logs go to stderr only (finish.ts); runMain's pretty logger would print them on stdout too,
+    // into `token`'s output.
+    disablePrettyLogger: true,
     teardown: (exit, onExit) => {
       // An interrupted `exec` (a forwarded SIGINT) leaves its child's code in process.exitCode.
       const fallback = typeof process.exitCode === "number" ? process.exitCode : 130
