@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as certificateLogin from "./certificateLogin.js"
+import type { BasicOptions, CallOptions, CertificateOptions, TokenOptions } from "../AnaplanAuth.js"
 
 /** @internal */
 export const defaultAuthUrl = "https://auth.anaplan.com"
@@ -26,39 +27,6 @@ export const defaultApiUrl = "https://api.anaplan.com"
 export const tokenType = "AnaplanAuthToken"
 /** @internal */
 export const defaultSite = "anaplan"
-
-/** @internal */
-export interface CommonOptions {
-  readonly authUrl?: string | undefined
-  readonly site?: string | undefined
-  readonly tokenSource?: TokenSource.MakeOptions | undefined
-}
-
-/** @internal */
-export interface BasicOptions extends CommonOptions {
-  readonly email: string
-  readonly password: Redacted.Redacted<string>
-}
-
-/** @internal */
-export interface CertificateOptions extends CommonOptions {
-  readonly certificate: certificateLogin.PemSource
-  readonly privateKey: certificateLogin.PemSource
-  readonly passphrase?: Redacted.Redacted<string> | undefined
-  readonly encodedDataFormat?: "v1" | "v2" | undefined
-}
-
-/** @internal */
-export interface TokenOptions {
-  readonly token: Redacted.Redacted<string>
-  readonly site?: string | undefined
-}
-
-/** @internal */
-export interface CallOptions {
-  readonly authUrl?: string | undefined
-  readonly site?: string | undefined
-}
 
 const trimSlashes = (url: string): string => url.replace(/\/+$/, "")
 

@@ -14,6 +14,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type { ClientOptions, Options, TokenInfo } from "../AnaplanOAuth.js"
 
 /** @internal */
 export const defaultOAuthUrl = "https://us1a.app.anaplan.com"
@@ -23,32 +24,6 @@ export const defaultAuthUrl = "https://auth.anaplan.com"
 
 /** @internal */
 export const defaultScopes: ReadonlyArray<string> = ["openid", "profile", "email", "offline_access"]
-
-/** @internal */
-export interface ClientOptions {
-  readonly clientId: string
-  readonly clientSecret?: Redacted.Redacted<string> | undefined
-  readonly scopes?: ReadonlyArray<string> | undefined
-  readonly oauthUrl?: string | undefined
-  readonly authUrl?: string | undefined
-  readonly site?: string | undefined
-  readonly timeout?: Duration.DurationInput | undefined
-}
-
-/** @internal */
-export interface Options extends ClientOptions {
-  readonly redirectUri: string
-  readonly pkce?: boolean | undefined
-}
-
-/** @internal */
-export interface TokenInfo {
-  readonly userId: string | undefined
-  readonly email: string | undefined
-  readonly customerGuid: string | undefined
-  readonly tokenId: string | undefined
-  readonly expiresAt: Option.Option<DateTime.Utc>
-}
 
 const base = (url: string) => url.replace(/\/+$/, "")
 

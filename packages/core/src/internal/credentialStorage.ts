@@ -1,6 +1,5 @@
 /** @internal */
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Redis } from "ioredis"
@@ -12,27 +11,7 @@ import * as LockRedis from "./lockRedis.js"
 import * as StoreFile from "./storeFile.js"
 import * as StoreKeyring from "./storeKeyring.js"
 import * as StoreRedis from "./storeRedis.js"
-
-/** @internal */
-export type Kind = "auto" | "keyring" | "file" | "redis" | "memory"
-
-/** @internal */
-export interface Options {
-  readonly kind: Kind
-  readonly directory?: string | undefined
-  readonly redisUrl?: string | undefined
-  readonly redisPrefix?: string | undefined
-  readonly keyringService?: string | undefined
-  readonly keyringTimeout?: Duration.DurationInput | undefined
-}
-
-/** @internal */
-export interface Selection {
-  readonly kind: Exclude<Kind, "auto">
-  readonly describe: string
-  /** For `auto` falling back to the file: why the keyring was not used. */
-  readonly fallbackReason?: string | undefined
-}
+import type { Options, Selection } from "../CredentialStorage.js"
 
 // One probe and one warning per keyring service per process: `status` builds a layer per site.
 const probes = new Map<string, Effect.Effect<string | undefined>>()
