@@ -3,7 +3,8 @@
  *
  * Starts the emulator with a throw-away test CA, logs in with a password and with a certificate,
  * validates the token, asks who is logged in, refreshes, shows 100 concurrent requests sharing one
- * login, and logs out. Tokens are never printed.
+ * login, and logs out; then does the same from a shell with the `effect-auth` command (in a
+ * throw-away HOME). Tokens are never printed.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -24,6 +25,9 @@ import * as AnaplanAuth from "../src/AnaplanAuth.js"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as AnaplanClient from "../src/AnaplanClient.js"
 import * as TestCertificates from "../src/TestCertificates.js"
+import { execFile } from "node:child_process"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
 
 const expiry = (token: Token.Token): string =>
   Option.match(token.expiresAt, { onNone: () => "never", onSome: DateTime.formatIso })
@@ -41,6 +45,35 @@ const loggedOut = (server: AnaplanAuthServer.AnaplanAuthServer.Service) =>
     const active = yield* server.activeTokens
     yield* Console.log(`  logout:   closing the layer logged the token out (logouts so far: ${logout}, active tokens: ${active})\n`)
   })
+
+/** The `effect-auth` command from source (no build needed), in a throw-away HOME, without a terminal. */
+const cliBin = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url))
+
+const effectAuth = (home: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.async<string, Error>((resume) => {
+    execFile(
+      process.execPath,
+      ["--conditions=source", "--import", "tsx", cliBin, ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: home,
+          XDG_CONFIG_HOME: Path.join(home, "config"),
+          XDG_STATE_HOME: Path.join(home, "state"),
+          ...env
+        }
+      },
+      (error, stdout, stderr) =>
+        resume(
+          error === null
+            ? Effect.succeed(stdout)
+            : Effect.fail(new Error(`effect-auth ${args[0]} failed (exit ${String(error.code)}): ${stderr.trim()}`))
+        )
+    )
+  })
+
+const shell = (command: string, output: string) =>
+  Console.log(`  $ ${command}\n${output.trimEnd().split("\n").map((line) => `    ${line}`).join("\n")}`)
 
 const program = Effect.gen(function*() {
   const started = yield* Clock.currentTimeMillis
@@ -90,6 +123,31 @@ const program = Effect.gen(function*() {
   }))
   yield* loggedOut(server)
 
+  // 3. The same from a shell: the effect-auth command logs in once and hands the token to scripts.
+  yield* Console.log("From a shell, with the effect-auth command:")
+  const home = yield* fs.makeTempDirectoryScoped({ prefix: "effect-auth-demo-home-" })
+  const siteArgs = ["--provider", "anaplan", "--email", demo.email, "--auth-url", server.url, "--api-url", server.url]
+  yield* shell(
+    "effect-auth sites add emulator --provider anaplan --email demo@example.com --auth-url ... --storage file --yes",
+    (yield* effectAuth(home, ["sites", "add", "emulator", ...siteArgs, "--storage", "file", "--yes"])).split("\n").filter((line) =>
+      line.startsWith("Added")
+    ).join("\n")
+  )
+  yield* shell(
+    "EFFECT_AUTH_PASSWORD=... effect-auth login",
+    yield* effectAuth(home, ["login"], { EFFECT_AUTH_PASSWORD: demo.password! })
+  )
+  const printed = (yield* effectAuth(home, ["token"])).trimEnd()
+  const accepted = yield* Effect.either(AnaplanAuth.validate(Redacted.make(printed), { authUrl: server.url }))
+  yield* shell(
+    "curl -H \"Authorization: AnaplanAuthToken $(effect-auth token)\" ...",
+    `(token prints the token alone, ${printed.length} characters; Anaplan ${accepted._tag === "Right" ? "accepts" : "REJECTS"} it)`
+  )
+  yield* shell("effect-auth whoami", yield* effectAuth(home, ["whoami"]))
+  yield* shell("effect-auth status", yield* effectAuth(home, ["status"]))
+  yield* shell("effect-auth logout", yield* effectAuth(home, ["logout"]))
+  yield* Console.log("")
+
   const counters = yield* server.counters
   const active = yield* server.activeTokens
   const elapsed = ((yield* Clock.currentTimeMillis) - started) / 1000
@@ -97,7 +155,7 @@ const program = Effect.gen(function*() {
     `Emulator saw: ${counters.authenticate} logins, ${counters.refresh} refresh, ${counters.logout} logouts, ` +
       `${counters.validate} validations, ${counters.usersMe} API calls; active tokens now: ${active}`
   )
-  yield* Console.log(`Done in ${elapsed.toFixed(1)} s. Next: packages/anaplan/README.md`)
+  yield* Console.log(`Done in ${elapsed.toFixed(1)} s. Next: packages/anaplan/README.md and packages/cli/README.md`)
 }).pipe(
   Effect.scoped,
   Effect.provide(Layer.merge(NodeContext.layer, NodeHttpClient.layerUndici))
