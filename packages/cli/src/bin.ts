@@ -8,7 +8,8 @@
  * @since 0.1.0
  */
 import * as Module from "node:module"
-import { version } from "./internal/version.js"
+import { tokenOnly } from "./internal/argv.js"
+import { cachedToken } from "./internal/cachedToken.js"
 
 // Node >= 22.1 keeps compiled code between runs (a third of `token`'s start-up); Node 20 lacks it.
 const enableCompileCache: unknown = Reflect.get(Module, "enableCompileCache")
@@ -16,12 +17,12 @@ if (typeof enableCompileCache === "function") enableCompileCache.call(Module)
 
 const args = process.argv.slice(2)
 if (args.length === 1 && args[0] === "--version") {
-  process.stdout.write(`${version}\n`)
+  process.stdout.write(`${(await import("./internal/version.js")).version}\n`)
 } else {
   // `token` with a comfortably fresh token in the secure file is answered without loading Effect.
-  const { tokenOnly } = await import("./internal/argv.js")
+  // (argv and cachedToken use no Effect and are bundled into this file: one module to load.)
   const globals = tokenOnly(process.argv)
-  const cached = globals === undefined ? undefined : (await import("./internal/cachedToken.js")).cachedToken(globals)
+  const cached = globals === undefined ? undefined : cachedToken(globals)
   if (cached !== undefined) {
     process.stdout.write(`${cached}\n`)
   } else {

@@ -66,3 +66,7 @@ export * as Sites from "./Sites.js"
  * @since 0.1.0
  */
 export * as SecretAudit from "./SecretAudit.js"
+/**
+ * @since 0.1.0
+ */
+export * as Paths from "./Paths.js"

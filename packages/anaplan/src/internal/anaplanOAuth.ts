@@ -4,7 +4,6 @@ import * as AuthResponse from "@effect-auth/core/AuthResponse"
 import type * as AuthStrategy from "@effect-auth/core/AuthStrategy"
 import * as LoginAgent from "@effect-auth/core/LoginAgent"
 import * as OAuth2 from "@effect-auth/core/OAuth2"
-import type * as Token from "@effect-auth/core/Token"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as DateTime from "effect/DateTime"
@@ -14,7 +13,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type { ClientOptions, Options, TokenInfo } from "../AnaplanOAuth.js"
+import type { AnaplanOAuth, ClientOptions, Options, TokenInfo } from "../AnaplanOAuth.js"
 
 /** @internal */
 export const defaultOAuthUrl = "https://us1a.app.anaplan.com"
@@ -134,17 +133,7 @@ const ValidateBody = Schema.Struct({
 })
 
 /** @internal */
-export interface Service {
-  readonly authorizationUrl: (
-    options?: { readonly state?: string | undefined }
-  ) => Effect.Effect<{ readonly url: string; readonly state: string; readonly codeVerifier?: Redacted.Redacted<string> }>
-  readonly fetchToken: (
-    redirectUrl: string,
-    expected: { readonly state: string; readonly codeVerifier?: Redacted.Redacted<string> | undefined }
-  ) => Effect.Effect<Token.Token, AuthError.AuthError>
-  readonly refreshToken: (token: Token.Token | Redacted.Redacted<string>) => Effect.Effect<Token.Token, AuthError.AuthError>
-  readonly validateToken: (token: Token.Token | Redacted.Redacted<string>) => Effect.Effect<TokenInfo, AuthError.AuthError>
-}
+export type Service = AnaplanOAuth.Service
 
 /** @internal */
 export const make = (options: Options): Effect.Effect<Service, AuthError.InvalidConfiguration, HttpClient.HttpClient> =>

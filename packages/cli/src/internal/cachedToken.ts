@@ -12,8 +12,8 @@
  * @internal
  */
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Paths from "@effect-auth/core/Paths"
 import { parse } from "smol-toml"
 import type { Globals } from "./globalsType.js"
 
@@ -44,22 +44,9 @@ const isTable = (value: unknown): value is Table =>
 
 const text = (value: unknown): string | undefined => typeof value === "string" && value !== "" ? value : undefined
 
-const nonEmpty = (value: string | undefined): value is string => value !== undefined && value !== ""
-
-const home = (env: NodeJS.ProcessEnv) => nonEmpty(env.HOME) ? env.HOME : Os.homedir()
-
-/** `Sites.configPath`, for the cases where the full command would read the same file. */
-const configPath = (globals: Globals, env: NodeJS.ProcessEnv): string => {
-  if (globals.config !== undefined) return Path.resolve(globals.config)
-  if (nonEmpty(env.EFFECT_AUTH_CONFIG)) return env.EFFECT_AUTH_CONFIG
-  const xdg = env.XDG_CONFIG_HOME
-  const base = nonEmpty(xdg) && Path.isAbsolute(xdg) ? xdg : Path.join(home(env), ".config")
-  return Path.join(base, "effect-auth", "config.toml")
-}
-
-/** `SecureFileStore.defaultDirectory`. */
-const stateDirectory = (env: NodeJS.ProcessEnv): string =>
-  Path.join(nonEmpty(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : Path.join(home(env), ".local", "state"), "effect-auth")
+/** `Sites.configPath` with `--config` first, as the full command reads it. */
+const configPath = (globals: Globals, env: NodeJS.ProcessEnv): string =>
+  globals.config !== undefined ? Path.resolve(globals.config) : Paths.configFile(env)
 
 const private0600 = (stat: Fs.Stats) =>
   (stat.mode & 0o077) === 0 && (typeof process.getuid !== "function" || stat.uid === process.getuid())
@@ -97,8 +84,8 @@ export const cachedToken = (
     const key = provider === "anaplan" && method === "basic" && email !== undefined ? `${name}/${email}` : name
     const configured = text(field("state_dir"))
     const directory = configured === undefined
-      ? stateDirectory(env)
-      : Path.resolve(Path.dirname(file), configured.replace(/^~(?=$|\/)/, home(env)))
+      ? Paths.stateDirectory(env)
+      : Path.resolve(Path.dirname(file), configured.replace(/^~(?=$|\/)/, Paths.home(env)))
     const credentials = Path.join(directory, "credentials.json")
     if (!private0600(Fs.statSync(directory)) || !private0600(Fs.statSync(credentials))) return undefined
     // The secure file's layout: `{ "version": 1, "entries": { <key>: <encoded Token> } }`.

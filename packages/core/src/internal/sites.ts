@@ -6,7 +6,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
+import * as Paths from "../Paths.js"
 import * as Path from "node:path"
 import * as TOML from "smol-toml"
 import { InvalidConfiguration } from "../AuthError.js"
@@ -472,16 +472,10 @@ export const empty = (path: string): Config => ({
 
 const nonEmpty = (value: string | undefined): value is string => value !== undefined && value !== ""
 
-const homeOf = (env: Record<string, string | undefined>) => nonEmpty(env.HOME) ? env.HOME : Os.homedir()
+const homeOf = Paths.home
 
 /** @internal */
-export const configPath = (env: Record<string, string | undefined> = process.env): string => {
-  if (nonEmpty(env.EFFECT_AUTH_CONFIG)) return env.EFFECT_AUTH_CONFIG
-  // The XDG base directory specification ignores relative paths.
-  const xdg = env.XDG_CONFIG_HOME
-  const base = nonEmpty(xdg) && Path.isAbsolute(xdg) ? xdg : Path.join(homeOf(env), ".config")
-  return Path.join(base, "effect-auth", "config.toml")
-}
+export const configPath = (env: Record<string, string | undefined> = process.env): string => Paths.configFile(env)
 
 const reason = (error: unknown): string => {
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined

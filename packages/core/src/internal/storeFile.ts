@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
+import * as Paths from "../Paths.js"
 import * as Path from "node:path"
 import { CredentialStoreError } from "../AuthError.js"
 import * as LockFile from "./lockFile.js"
@@ -19,12 +20,7 @@ export interface Options {
 }
 
 /** @internal */
-export const defaultDirectory = (env: NodeJS.ProcessEnv = process.env): string => {
-  const state = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== ""
-    ? env.XDG_STATE_HOME
-    : Path.join(env.HOME ?? Os.homedir(), ".local", "state")
-  return Path.join(state, "effect-auth")
-}
+export const defaultDirectory = (env: NodeJS.ProcessEnv = process.env): string => Paths.stateDirectory(env)
 
 /** @internal */
 export const describe = (file: string): string => {
