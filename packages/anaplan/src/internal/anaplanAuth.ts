@@ -233,6 +233,21 @@ const basicHint = "Check the email and password. Anaplan forces password changes
   "password may have expired: sign in to Anaplan in a browser to change it. Certificate authentication " +
   "(AnaplanAuth.layerCertificate) does not expire this way."
 
+/** A login strategy whose tokens refresh through `/token/refresh` and are revoked by `/token/logout`. */
+const sessionStrategy = (
+  name: string,
+  acquire: Effect.Effect<Token.Token, AuthError.AuthError>,
+  client: HttpClient.HttpClient,
+  options: { readonly authUrl: string | undefined; readonly site: string }
+): AuthStrategy.AuthStrategy =>
+  AuthStrategy.make({
+    name,
+    site: options.site,
+    acquire,
+    refresh: refreshWith(client, options),
+    revoke: logoutWith(client, options)
+  })
+
 /** @internal */
 export const basic = (options: BasicOptions): Effect.Effect<AuthStrategy.AuthStrategy, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
@@ -248,13 +263,7 @@ export const basic = (options: BasicOptions): Effect.Effect<AuthStrategy.AuthStr
           hint: basicHint
         }))
     }).pipe(traced("authenticate", "basic", site))
-    return AuthStrategy.make({
-      name: "anaplan-basic",
-      site,
-      acquire,
-      refresh: refreshWith(client, { authUrl: options.authUrl, site }),
-      revoke: logoutWith(client, { authUrl: options.authUrl, site })
-    })
+    return sessionStrategy("anaplan-basic", acquire, client, { authUrl: options.authUrl, site })
   })
 
 /** @internal */
@@ -282,13 +291,7 @@ export const certificate = (
             "user in Anaplan (Administration > Security > Certificates), and that the system clock is right."
         }))
     }).pipe(traced("authenticate", "certificate", site))
-    return AuthStrategy.make({
-      name: "anaplan-certificate",
-      site,
-      acquire,
-      refresh: refreshWith(client, { authUrl: options.authUrl, site }),
-      revoke: logoutWith(client, { authUrl: options.authUrl, site })
-    })
+    return sessionStrategy("anaplan-certificate", acquire, client, { authUrl: options.authUrl, site })
   })
 
 /** @internal */
