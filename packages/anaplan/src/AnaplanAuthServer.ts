@@ -91,6 +91,8 @@ export declare namespace AnaplanAuthServer {
   export interface Service {
     /** `http://127.0.0.1:<port>`: serves the auth service (`/token/*`) and the integration API (`/2/0/*`). */
     readonly url: string
+    /** The PEM (SPKI) of the EC P-256 key that verifies the ES256 signatures of issued ID tokens. */
+    readonly idTokenKey: string
     /** Adds a user, or replaces the user with the same email (case-insensitive), e.g. to change a password. */
     readonly addUser: (user: User) => Effect.Effect<void>
     /** The lifetime of tokens issued from now on. */
@@ -152,9 +154,10 @@ export interface OAuthClient {
    */
   readonly rotateRefreshTokens?: boolean | undefined
   /**
-   * Anaplan's maximum refresh token lifetime (43,000 seconds by default there for rotatable
-   * clients): the refresh tokens of a login stop working this long after it, however often they
-   * were rotated. Default: they never expire.
+   * Anaplan's maximum refresh token lifetime: the refresh tokens of a login stop working this long
+   * after it, however often they were rotated. Default for rotating clients
+   * {@link defaultRefreshTokenLifetime} (43,000 seconds, as an Anaplan community answer gives it;
+   * an administrator sets it, up to a year); non-rotating refresh tokens never expire.
    */
   readonly refreshTokenLifetime?: Duration.DurationInput | undefined
 }
@@ -174,6 +177,8 @@ export interface AuthorizeRequest {
   readonly codeChallenge?: string | undefined
   /** Default `openid profile email offline_access`. */
   readonly scope?: string | undefined
+  /** The authorization request's `nonce` (echoed in the ID token only with `echoNonce`). */
+  readonly nonce?: string | undefined
   /** Cancel instead of logging in: the redirect carries `error=access_denied`. */
   readonly deny?: boolean | undefined
 }
@@ -192,6 +197,11 @@ export interface User {
   readonly lastName?: string
   /** Anaplan's user id (32 hex digits); derived from the email when absent. */
   readonly id?: string
+  /**
+   * Integration API paths (e.g. `"/2/0/users"`) this user lacks the role for: they answer `401`
+   * with `{"status":"ACCESS_CONTROL_DENIED"}`, as Anaplan answers role-restricted endpoints.
+   */
+  readonly deniedEndpoints?: ReadonlyArray<string>
 }
 
 /**
@@ -210,6 +220,8 @@ export interface Counters {
   readonly deviceCode: number
   /** `GET` and `POST` of the device activation page (`/activate`). */
   readonly activate: number
+  /** `GET /2/0/users`. */
+  readonly users: number
 }
 
 /**
@@ -274,6 +286,17 @@ export interface Options {
   readonly oauthClients?: ReadonlyArray<OAuthClient>
   /** How long a device code can be confirmed; default 15 minutes. */
   readonly deviceCodeLifetime?: Duration.DurationInput
+  /**
+   * Not Anaplan's behaviour, for testing clients against it: `/token/refresh` answers `201` with a
+   * new token value and revokes the old one at once. Default `false`: Anaplan extends the token
+   * (`200`, same value, later expiry) and the token in use keeps working.
+   */
+  readonly rotateOnRefresh?: boolean
+  /**
+   * Whether ID tokens echo the authorization request's `nonce`. Default `false`: no source says
+   * Anaplan does, so clients must not rely on it.
+   */
+  readonly echoNonce?: boolean
 }
 
 /**
@@ -294,6 +317,14 @@ export const demoUser: User = { email: "demo@example.com", password: "demo-passw
 export const defaultTokenLifetime: Duration.DurationInput = "35 minutes"
 
 /**
+ * The default maximum lifetime of rotating refresh tokens: 43,000 seconds (about 12 hours).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRefreshTokenLifetime: Duration.DurationInput = "43000 seconds"
+
+/**
  * The default lifetime of device codes: 15 minutes.
  *
  * @since 0.1.0
@@ -304,7 +335,8 @@ export const defaultDeviceCodeLifetime: Duration.DurationInput = "15 minutes"
 const defaults: internal.Defaults = {
   demoUser,
   tokenLifetime: defaultTokenLifetime,
-  deviceCodeLifetime: defaultDeviceCodeLifetime
+  deviceCodeLifetime: defaultDeviceCodeLifetime,
+  refreshTokenLifetime: defaultRefreshTokenLifetime
 }
 
 /**

@@ -30,12 +30,11 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as AnaplanAuth from "./AnaplanAuth.js"
 import * as internal from "./internal/anaplanOAuth.js"
 
 /**
@@ -100,21 +99,6 @@ export interface Options extends ClientOptions {
 }
 
 /**
- * What `GET {authUrl}/token/validate` says about a token. Anaplan does not publish the answer's
- * shape; fields it does not send are `undefined`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface TokenInfo {
-  readonly userId: string | undefined
-  readonly email: string | undefined
-  readonly customerGuid: string | undefined
-  readonly tokenId: string | undefined
-  readonly expiresAt: Option.Option<DateTime.Utc>
-}
-
-/**
  * The authorization code grant for web apps: send the person to `authorizationUrl`, keep `state`
  * (and `codeVerifier`) in the session, hand the URL Anaplan redirects back to to `fetchToken`.
  *
@@ -155,8 +139,13 @@ export declare namespace AnaplanOAuth {
      * refresh token: the one spent is dead afterwards, keep the new one.
      */
     readonly refreshToken: (token: Token.Token | Redacted.Redacted<string>) => Effect.Effect<Token.Token, AuthError.AuthError>
-    /** `GET {authUrl}/token/validate`; an invalid token is `InvalidCredentials`. */
-    readonly validateToken: (token: Token.Token | Redacted.Redacted<string>) => Effect.Effect<TokenInfo, AuthError.AuthError>
+    /**
+     * `GET {authUrl}/token/validate`: the token's user (email, user and customer GUID) and expiry;
+     * an invalid token is `InvalidCredentials`.
+     */
+    readonly validateToken: (
+      token: Token.Token | Redacted.Redacted<string>
+    ) => Effect.Effect<AnaplanAuth.TokenValidation, AuthError.AuthError>
   }
 }
 
@@ -168,7 +157,7 @@ export declare namespace AnaplanOAuth {
  */
 export const make: (
   options: Options
-) => Effect.Effect<AnaplanOAuth.Service, AuthError.InvalidConfiguration, HttpClient.HttpClient> = internal.make
+) => Effect.Effect<AnaplanOAuth.Service, AuthError.InvalidConfiguration, HttpClient.HttpClient> = (options) => internal.make(options, AnaplanAuth.TokenValidation)
 
 /**
  * The service as a layer.

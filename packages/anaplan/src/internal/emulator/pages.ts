@@ -20,7 +20,8 @@ const authorizationParams = [
   "scope",
   "state",
   "code_challenge",
-  "code_challenge_method"
+  "code_challenge_method",
+  "nonce"
 ] as const
 
 const loginForm = (params: Map<string, string>, client: OAuthClient, email: string, error?: string) =>
