@@ -36,6 +36,7 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as AnaplanAuth from "./AnaplanAuth.js"
 import * as internal from "./internal/anaplanOAuth.js"
+import * as regions from "./internal/regions.js"
 
 /**
  * Anaplan's OAuth service host: `https://us1a.app.anaplan.com`.
@@ -44,6 +45,15 @@ import * as internal from "./internal/anaplanOAuth.js"
  * @category constants
  */
 export const defaultOAuthUrl: string = internal.defaultOAuthUrl
+
+/**
+ * Anaplan's OAuth host of each tenant region (Anaplan's "URL, IP, and allowlist requirements" page):
+ * most regions share `https://us1a.app.anaplan.com`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const oauthHosts: Readonly<Record<string, string>> = regions.oauthHosts
 
 /**
  * Anaplan's authentication service host, for token validation: `https://auth.anaplan.com`.
@@ -75,8 +85,13 @@ export interface ClientOptions {
   readonly clientSecret?: Redacted.Redacted<string> | undefined
   /** Default {@link defaultScopes}. */
   readonly scopes?: ReadonlyArray<string> | undefined
-  /** Default {@link defaultOAuthUrl}. */
+  /** The OAuth host; default: the {@link region}'s, else {@link defaultOAuthUrl}. Overrides `region`. */
   readonly oauthUrl?: string | undefined
+  /**
+   * The tenant's region (`us1`, `eu3`, `au1`, ... see {@link oauthHosts}), mapped to its OAuth host;
+   * an unknown region is `InvalidConfiguration` listing the known ones.
+   */
+  readonly region?: string | undefined
   /** For `validateToken`; default {@link defaultAuthUrl}. */
   readonly authUrl?: string | undefined
   /** The site named in errors, spans and logs. */

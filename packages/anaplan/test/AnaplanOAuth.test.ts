@@ -151,6 +151,35 @@ describe("AnaplanOAuth", () => {
         })
       ))
 
+    it.effect("region picks the OAuth host (ANAPLAN.md, regional hosts); oauthUrl overrides it; an unknown one lists the known", () =>
+      Effect.gen(function*() {
+        const hostOf = (extra: Partial<AnaplanOAuth.Options>) =>
+          AnaplanOAuth.make({ clientId: "c", redirectUri, ...extra }).pipe(
+            Effect.flatMap((oauth) => oauth.authorizationUrl()),
+            Effect.map((request) => new URL(request.url).origin),
+            Effect.provide(NodeHttpClient.layerUndici)
+          )
+        assert.strictEqual(yield* hostOf({}), "https://us1a.app.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "eu2" }), "https://us1a.app.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "eu3" }), "https://eu3.app.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "AU1" }), "https://au1a.app2.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "ca1" }), "https://ca1a.app.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "eu3", oauthUrl: "https://oauth.example.com" }), "https://oauth.example.com")
+        assert.lengthOf(Object.keys(AnaplanOAuth.oauthHosts), 19)
+        const error = yield* Effect.flip(hostOf({ region: "mars1", site: "prod" }))
+        assert.strictEqual(error._tag, "InvalidConfiguration")
+        assert.include(error.message, "unknown region \"mars1\"")
+        assert.include(error.message, "us1, us2")
+        assert.include(error.message, "me1")
+        // the strategies check it too, before any request
+        const device = yield* Effect.flip(
+          AnaplanOAuth.device({ clientId: "c", region: "mars1" }).pipe(
+            Effect.provide(Layer.merge(NodeHttpClient.layerUndici, LoginAgent.layerTest({})))
+          )
+        )
+        assert.strictEqual(device._tag, "InvalidConfiguration")
+      }))
+
     it.effect("rejects URLs that are not http(s) and an empty client id", () =>
       Effect.gen(function*() {
         const bad = [

@@ -136,6 +136,8 @@ export class Site extends Schema.Class<Site>("@effect-auth/core/Sites/Site")({
   authUrl: Schema.optional(Schema.String),
   apiUrl: Schema.optional(Schema.String),
   oauthUrl: Schema.optional(Schema.String),
+  /** Anaplan: the tenant's region (`eu3`, `au1`, ...), mapped to its OAuth host unless `oauth_url` is set. */
+  region: Schema.optional(Schema.String),
   issuer: Schema.optional(Schema.String),
   hostname: Schema.optional(Schema.String),
   authorizationUrl: Schema.optional(Schema.String),

@@ -15,6 +15,7 @@ import * as Redacted from "effect/Redacted"
 import type { TokenValidation } from "../AnaplanAuth.js"
 import type { AnaplanOAuth, ClientOptions, Options } from "../AnaplanOAuth.js"
 import * as anaplanAuth from "./anaplanAuth.js"
+import * as regions from "./regions.js"
 
 /** @internal */
 export const defaultOAuthUrl = "https://us1a.app.anaplan.com"
@@ -26,6 +27,10 @@ export const defaultAuthUrl = "https://auth.anaplan.com"
 export const defaultScopes: ReadonlyArray<string> = ["openid", "profile", "email", "offline_access"]
 
 const base = (url: string) => url.replace(/\/+$/, "")
+
+/** The OAuth host: `oauthUrl` when set, else the `region`'s host, else {@link defaultOAuthUrl}. */
+const oauthUrlOf = (options: ClientOptions): string =>
+  options.oauthUrl ?? (options.region === undefined ? undefined : regions.oauthHostOf(options.region)) ?? defaultOAuthUrl
 
 /** Anaplan's OAuth endpoints under `oauthUrl`. */
 const endpointsOf = (oauthUrl: string) => ({
@@ -59,8 +64,20 @@ const checkUrl = (options: ClientOptions, name: string, url: string | undefined)
   )
 }
 
+const checkRegion = (options: ClientOptions) =>
+  options.region === undefined || regions.oauthHostOf(options.region) !== undefined
+    ? Effect.void
+    : Effect.fail(
+      new AuthError.InvalidConfiguration({
+        site: options.site,
+        detail: `Anaplan OAuth: unknown region ${JSON.stringify(options.region)}`,
+        hint: `Use one of ${regions.knownRegions.join(", ")}, or set the OAuth host URL (oauthUrl) directly.`
+      })
+    )
+
 const checkOptions = (options: ClientOptions & { readonly redirectUri?: string | undefined }) =>
   Effect.all([
+    checkRegion(options),
     checkUrl(options, "oauthUrl", options.oauthUrl),
     checkUrl(options, "authUrl", options.authUrl),
     checkUrl(options, "redirectUri", options.redirectUri)
@@ -88,7 +105,7 @@ export const providerOptions = (options: ClientOptions, name: string): OAuth2Aut
   name,
   site: options.site,
   timeout: options.timeout,
-  endpoints: { issuer: undefined, ...endpointsOf(options.oauthUrl ?? defaultOAuthUrl) },
+  endpoints: { issuer: undefined, ...endpointsOf(oauthUrlOf(options)) },
   client: clientAuth(options),
   scopes: options.scopes ?? defaultScopes,
   acceptTokenTypes: ["Bearer"],
@@ -173,7 +190,7 @@ export const make = (
   Effect.gen(function*() {
     yield* checkOptions(options)
     const client = yield* HttpClient.HttpClient
-    const endpoints = endpointsOf(options.oauthUrl ?? defaultOAuthUrl)
+    const endpoints = endpointsOf(oauthUrlOf(options))
     const validationUrl = `${base(options.authUrl ?? defaultAuthUrl)}/token/validate`
     const auth = clientAuth(options)
     const scopes = options.scopes ?? defaultScopes

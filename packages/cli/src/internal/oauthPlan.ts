@@ -108,6 +108,7 @@ const anaplanBuild = (site: Sites.Site): Build =>
       clientSecret: site.clientSecret,
       scopes: site.scopes,
       oauthUrl: site.oauthUrl,
+      region: site.region,
       authUrl: site.authUrl,
       site: site.name
     }

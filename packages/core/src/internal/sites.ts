@@ -36,6 +36,7 @@ export const fieldNames = [
   "auth_url",
   "api_url",
   "oauth_url",
+  "region",
   "issuer",
   "hostname",
   "authorization_url",
