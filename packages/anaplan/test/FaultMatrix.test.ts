@@ -40,7 +40,8 @@ const Fault = AnaplanAuthServer.Fault
 const demo = AnaplanAuthServer.demoUser
 const password = Redacted.make(demo.password!)
 
-const policy = (retries: number) => RefreshPolicy.make({ jitter: Duration.zero, retries })
+// a 20 % margin share, which these timings were written for (the default is 5 %)
+const policy = (retries: number) => RefreshPolicy.make({ jitter: Duration.zero, retries, marginRatio: 0.2 })
 
 const value = (token: Token.Token) => Redacted.value(token.accessToken)
 
