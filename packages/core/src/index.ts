@@ -70,3 +70,11 @@ export * as SecretAudit from "./SecretAudit.js"
  * @since 0.1.0
  */
 export * as Paths from "./Paths.js"
+/**
+ * @since 0.1.0
+ */
+export * as HttpTransport from "./HttpTransport.js"
+/**
+ * @since 0.1.0
+ */
+export * as TransportError from "./TransportError.js"
