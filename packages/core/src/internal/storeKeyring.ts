@@ -5,9 +5,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ChildProcess from "node:child_process"
-import * as Module from "node:module"
 import * as Net from "node:net"
 import { CredentialStoreError } from "../AuthError.js"
+import * as KeyringBinding from "./keyringBinding.js"
 
 /** @internal */
 export interface Options {
@@ -92,7 +92,8 @@ const stopHelper = (h: Helper, reason: string) => {
 }
 
 const startHelper = (): Helper => {
-  const modulePath = Module.createRequire(import.meta.url).resolve("@napi-rs/keyring")
+  const modulePath = KeyringBinding.resolve()
+  if (modulePath === undefined) throw new MissingBinding()
   const child = ChildProcess.spawn(process.execPath, ["-e", helperSource, modulePath], {
     stdio: ["pipe", "pipe", "ignore"],
     env: process.env
@@ -145,7 +146,7 @@ export const request = (req: Request, timeoutMillis: number): Effect.Effect<unkn
     try {
       h = helper ?? (helper = startHelper())
     } catch (error) {
-      resume(Effect.fail(`cannot start the keyring helper: ${messageOf(error)}`))
+      resume(Effect.fail(error instanceof MissingBinding ? error.message : `cannot start the keyring helper: ${messageOf(error)}`))
       return
     }
     const id = h.nextId++
@@ -165,6 +166,12 @@ export const request = (req: Request, timeoutMillis: number): Effect.Effect<unkn
       if (h.pending.delete(id)) stopHelper(h, "interrupted")
     })
   })
+
+class MissingBinding extends Error {
+  constructor() {
+    super(KeyringBinding.missing)
+  }
+}
 
 /** @internal */
 export interface Keyring {
@@ -192,7 +199,7 @@ export const makeKeyring = (options: Options = {}): Keyring => {
             ? `The system keyring did not answer within ${Duration.format(timeout)} (${method}); ` +
               "it may be locked or waiting for a password prompt nobody can see"
             : `The system keyring failed (${method}): ${error}`,
-          hint
+          hint: error === KeyringBinding.missing ? KeyringBinding.installHint : hint
         }))
   }
 }
