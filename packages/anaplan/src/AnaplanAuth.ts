@@ -257,8 +257,9 @@ export const layerTokenConfig = (
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), layerToken))
 
 /**
- * `POST {authUrl}/token/refresh`: a new token for `token`, which stops working. A rejected token
- * (expired, refreshed already, logged out) is `InvalidCredentials`.
+ * `POST {authUrl}/token/refresh`: Anaplan extends `token` (`200`, the same value with a later expiry;
+ * the token in use keeps working); a server that answers `201` with a new value is taken too. A
+ * rejected token (expired, logged out) is `InvalidCredentials` carrying Anaplan's status code.
  *
  * @since 0.1.0
  * @category calls

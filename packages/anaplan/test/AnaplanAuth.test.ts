@@ -1,6 +1,4 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as RefreshPolicy from "@effect-auth/core/RefreshPolicy"
 import type * as Token from "@effect-auth/core/Token"
@@ -24,6 +22,7 @@ import * as AnaplanAuth from "../src/AnaplanAuth.js"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as AnaplanClient from "../src/AnaplanClient.js"
 import * as TestCertificates from "../src/TestCertificates.js"
+import { Certificates, certificatesLayer } from "./support/emulator.js"
 
 type Server = AnaplanAuthServer.AnaplanAuthServer.Service
 
@@ -443,15 +442,7 @@ describe("AnaplanAuth", () => {
 // -------------------------------------------------------------------------------------------------
 // Certificates: generated once for the block below (openssl), in a temporary directory.
 
-class Certificates extends Context.Tag("test/Certificates")<Certificates, TestCertificates.TestCertificates>() {}
-
-const CertificatesLive = Layer.scoped(
-  Certificates,
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    return yield* TestCertificates.generate(yield* fs.makeTempDirectoryScoped({ prefix: "effect-auth-anaplan-auth-" }))
-  })
-).pipe(Layer.provide(NodeContext.layer), Layer.orDie)
+const CertificatesLive = certificatesLayer("effect-auth-anaplan-auth-")
 
 layer(Layer.merge(CertificatesLive, NodeHttpClient.layerUndici), { timeout: "60 seconds" })("AnaplanAuth certificate", (it) => {
   const withCaServer = <A, E>(

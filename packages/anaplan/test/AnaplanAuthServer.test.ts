@@ -1,12 +1,9 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, it, layer } from "@effect/vitest"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -21,6 +18,7 @@ import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as TestCertificates from "../src/TestCertificates.js"
+import { Certificates, certificatesLayer } from "./support/emulator.js"
 
 // ---------------------------------------------------------------------------------------------
 // Expected shapes (excess properties are errors: these pin the wire format)
@@ -594,15 +592,7 @@ describe("AnaplanAuthServer", () => {
 // ---------------------------------------------------------------------------------------------
 // Certificates
 
-class Certificates extends Context.Tag("test/Certificates")<Certificates, TestCertificates.TestCertificates>() {}
-
-const CertificatesLive = Layer.scoped(
-  Certificates,
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    return yield* TestCertificates.generate(yield* fs.makeTempDirectoryScoped({ prefix: "effect-auth-emulator-" }))
-  })
-).pipe(Layer.provide(NodeContext.layer), Layer.orDie)
+const CertificatesLive = certificatesLayer("effect-auth-emulator-")
 
 const pemHeader = (certPath: string) => `CACertificate ${readFileSync(certPath).toString("base64")}`
 

@@ -184,7 +184,8 @@ const issueOAuthTokens = (
     access_token: token,
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
     expires_in: Math.floor(state.lifetimeMillis / 1000),
-    scope: grant.scope,
+    // Anaplan's answer lists the granted scopes without `profile` (ANAPLAN.md, "OAuth 2")
+    scope: grant.scope.split(" ").filter((scope) => scope !== "profile").join(" "),
     token_type: "bearer",
     ...(hasScope(grant.scope, "openid") ? { id_token: issueIdToken(state, grant, now) } : {})
   }, { "cache-control": "no-store", pragma: "no-cache" })
