@@ -9,6 +9,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as AuthError from "./AuthError.js"
 import type { Token } from "./Token.js"
@@ -59,21 +60,53 @@ export const make = (source: TokenSource.Service) =>
     // retry with a fresh token, as `HttpClient.retry` would; a single `catchIf` costs the
     // successful path nothing, where `Effect.retry` drives a schedule for every request.
     HttpClient.transformResponse((send) =>
-      Effect.catchIf(
+      Effect.catchAll(
         Effect.flatMap(send, (response) =>
           response.status === 401
             ? Effect.zipRight(invalidateSent(response.request), Effect.fail(new Rejected({ response })))
-            : Effect.succeed(response)),
-        (error): error is Rejected => error instanceof Rejected,
-        () =>
-          Effect.flatMap(send, (response) =>
-            response.status === 401
-              ? Effect.zipRight(invalidateSent(response.request), Effect.fail(refused(response)))
-              : Effect.succeed(response))
+            : Effect.succeed(redactLeaving(response))),
+        (error) =>
+          error instanceof Rejected
+            ? Effect.flatMap(send, (response) =>
+              response.status === 401
+                ? Effect.zipRight(invalidateSent(response.request), Effect.fail(refused(response)))
+                : Effect.succeed(redactLeaving(response))).pipe(Effect.tapError((error) => Effect.sync(() => redactLeaving(error))))
+            : Effect.fail(redactLeaving(error))
       )
     )
   )
 }
+
+/**
+ * What leaves the middleware (a response, an `HttpClientError`) carries the request as sent, whose
+ * `Authorization` header holds the token as a plain string: `JSON.stringify` and `util.inspect` (what
+ * `console.log`, pino, winston and Sentry do) would print it. Once the request is sent, its header
+ * becomes `<scheme> <redacted>`: the request object is the middleware's own (built by `setHeader`
+ * when signing), and a request sent again through the middleware is signed again.
+ */
+const redactLeaving = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null) {
+    if ("request" in value) redactHeader(value.request)
+    if ("response" in value && typeof value.response === "object" && value.response !== null && "request" in value.response) {
+      redactHeader(value.response.request)
+    }
+  }
+  return value
+}
+
+const isRequest = (u: unknown): u is HttpClientRequest.HttpClientRequest =>
+  Predicate.hasProperty(u, HttpClientRequest.TypeId)
+
+const redactHeader = (request: unknown): void => {
+  if (!isRequest(request)) return
+  const headers: Record<string, string> = request.headers
+  const header = headers["authorization"]
+  if (header === undefined || header.endsWith(redacted)) return
+  const space = header.indexOf(" ")
+  headers["authorization"] = space < 0 ? redacted.trimStart() : `${header.slice(0, space)}${redacted}`
+}
+
+const redacted = " <redacted>"
 
 const urlPath = (url: string): string => {
   try {
