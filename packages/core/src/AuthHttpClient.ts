@@ -57,20 +57,20 @@ export const make = (source: TokenSource.Service) =>
       Effect.map(source.get, (token) => HttpClientRequest.setHeader(request, "authorization", signed(token)))
     ),
     // `send` runs the whole request, signing included, so running it again after a 401 signs the
-    // retry with a fresh token, as `HttpClient.retry` would; a single `catchIf` costs the
+    // retry with a fresh token, as `HttpClient.retry` would; a single `catchAll` costs the
     // successful path nothing, where `Effect.retry` drives a schedule for every request.
     HttpClient.transformResponse((send) =>
       Effect.catchAll(
         Effect.flatMap(send, (response) =>
           response.status === 401
             ? Effect.zipRight(invalidateSent(response.request), Effect.fail(new Rejected({ response })))
-            : Effect.succeed(redactLeaving(response))),
+            : Effect.succeed(redactSent(response))),
         (error) =>
           error instanceof Rejected
             ? Effect.flatMap(send, (response) =>
               response.status === 401
                 ? Effect.zipRight(invalidateSent(response.request), Effect.fail(refused(response)))
-                : Effect.succeed(redactLeaving(response))).pipe(Effect.tapError((error) => Effect.sync(() => redactLeaving(error))))
+                : Effect.succeed(redactSent(response))).pipe(Effect.tapError((error) => Effect.sync(() => redactLeaving(error))))
             : Effect.fail(redactLeaving(error))
       )
     )
@@ -86,19 +86,23 @@ export const make = (source: TokenSource.Service) =>
  */
 const redactLeaving = <A>(value: A): A => {
   if (typeof value === "object" && value !== null) {
-    if ("request" in value) redactHeader(value.request)
-    if ("response" in value && typeof value.response === "object" && value.response !== null && "request" in value.response) {
+    if ("request" in value && isRequest(value.request)) redactHeader(value.request)
+    if ("response" in value && Predicate.hasProperty(value.response, "request") && isRequest(value.response.request)) {
       redactHeader(value.response.request)
     }
   }
   return value
 }
 
+const redactSent = (response: HttpClientResponse.HttpClientResponse): HttpClientResponse.HttpClientResponse => {
+  redactHeader(response.request)
+  return response
+}
+
 const isRequest = (u: unknown): u is HttpClientRequest.HttpClientRequest =>
   Predicate.hasProperty(u, HttpClientRequest.TypeId)
 
-const redactHeader = (request: unknown): void => {
-  if (!isRequest(request)) return
+const redactHeader = (request: HttpClientRequest.HttpClientRequest): void => {
   const headers: Record<string, string> = request.headers
   const header = headers["authorization"]
   if (header === undefined || header.endsWith(redacted)) return
