@@ -57,10 +57,6 @@ export * as KeyringStore from "./KeyringStore.js"
 /**
  * @since 0.1.0
  */
-export * as RedisStore from "./RedisStore.js"
-/**
- * @since 0.1.0
- */
 export * as CredentialStorage from "./CredentialStorage.js"
 /**
  * @since 0.1.0
@@ -74,3 +70,11 @@ export * as SecretAudit from "./SecretAudit.js"
  * @since 0.1.0
  */
 export * as Paths from "./Paths.js"
+/**
+ * @since 0.1.0
+ */
+export * as HttpTransport from "./HttpTransport.js"
+/**
+ * @since 0.1.0
+ */
+export * as TransportError from "./TransportError.js"
