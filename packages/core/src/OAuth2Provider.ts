@@ -14,6 +14,7 @@ import type * as AuthStrategy from "./AuthStrategy.js"
 import * as internal from "./internal/oauth2Provider.js"
 import * as LoginAgent from "./LoginAgent.js"
 import * as OAuth2 from "./OAuth2.js"
+import * as OAuth2Auth from "./OAuth2Auth.js"
 import * as Provider from "./Provider.js"
 import type { Token } from "./Token.js"
 
@@ -90,7 +91,7 @@ export const clientOf = (clientId: string, secret: Redacted.Redacted<string> | u
 export const strategy = (
   site: Provider.SiteOf<typeof clientFields>,
   provider: string,
-  options: OAuth2.ProviderOptions & { readonly redirect?: LoginAgent.Redirect | undefined }
+  options: OAuth2Auth.ProviderOptions & { readonly redirect?: LoginAgent.Redirect | undefined }
 ): Effect.Effect<AuthStrategy.AuthStrategy, never, HttpClient.HttpClient | Provider.Interaction> =>
   lazy(
     site,
@@ -99,16 +100,16 @@ export const strategy = (
       const values = site.values
       switch (site.method) {
         case "oauth":
-          return yield* OAuth2.authorizationCode({
+          return yield* OAuth2Auth.authorizationCode({
             ...options,
             redirect: values.redirect_uri === undefined ?
               (options.redirect ?? LoginAgent.loopback()) :
               internal.redirectOf(values.redirect_uri)
           })
         case "device":
-          return yield* OAuth2.deviceCode(options)
+          return yield* OAuth2Auth.deviceCode(options)
         case "refresh_token": {
-          const owned = yield* OAuth2.refreshToken({
+          const owned = yield* OAuth2Auth.refreshToken({
             ...options,
             refreshToken: values.refresh_token ?? Redacted.make("")
           })
@@ -116,7 +117,7 @@ export const strategy = (
         }
         case "client_credentials": {
           const secret = yield* required(site, provider, values.client_secret, "client_secret")
-          return yield* OAuth2.clientCredentials({
+          return yield* OAuth2Auth.clientCredentials({
             ...options,
             client: OAuth2.secretBasic(options.client.clientId, secret)
           })
