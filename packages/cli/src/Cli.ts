@@ -8,18 +8,23 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { exec } from "./commands/exec.js"
 import { login } from "./commands/login.js"
 import { logout } from "./commands/logout.js"
-import { sites } from "./commands/sites.js"
+import { sites, sitesSubcommands } from "./commands/sites.js"
 import { status } from "./commands/status.js"
 import { token } from "./commands/token.js"
 import { whoami } from "./commands/whoami.js"
 import * as Argv from "./internal/argv.js"
+import * as CommandLine from "./internal/commandLine.js"
+import * as CommandSpec from "./internal/commandSpec.js"
+import * as Completion from "./internal/completion.js"
 import * as Failure from "./internal/failure.js"
 import { finish } from "./internal/finish.js"
 import { root } from "./internal/globals.js"
+import * as Help from "./internal/help.js"
 import { version as internalVersion } from "./internal/version.js"
 
 /**
@@ -42,8 +47,22 @@ export const command = root.pipe(
  */
 export const version: string = internalVersion
 
+let specCache: CommandSpec.CommandSpec | undefined
+
+/** The command tree as data, for the help, the usage checks and the completions. */
+const spec = (): CommandSpec.CommandSpec =>
+  specCache ??= CommandSpec.make({
+    command,
+    children: [
+      ...[login, logout, token, whoami, status, exec].map((c) => ({ command: c })),
+      { command: sites, children: sitesSubcommands.map((c) => ({ command: c })) }
+    ]
+  })
+
 /**
- * Parses `argv` (as `process.argv`: node and the script first) and runs the command.
+ * Parses `argv` (as `process.argv`: node and the script first) and runs the command: the help,
+ * a completion script and usage errors (`error:` and `hint:`, exit 2) are the CLI's own;
+ * `@effect/cli` parses what passes those checks.
  *
  * @since 0.1.0
  * @category running
@@ -51,7 +70,28 @@ export const version: string = internalVersion
 export const run = (
   argv: ReadonlyArray<string>
 ): Effect.Effect<void, unknown, NodeContext.NodeContext | HttpClient.HttpClient> =>
-  Command.run(command, { name: "effect-auth", version })(Argv.hoistGlobalOptions(argv))
+  Effect.suspend(() => {
+    const [, , first, shell, ...words] = argv
+    if (first === "__complete") {
+      return shell !== undefined && Completion.isShell(shell)
+        ? Effect.flatMap(Completion.complete(spec(), shell, words), (text) => Effect.sync(() => void process.stdout.write(text)))
+        : Effect.void
+    }
+    const hoisted = Argv.hoistGlobalOptions(argv)
+    const action = CommandLine.interpret(spec(), hoisted.slice(2))
+    if (Either.isLeft(action)) return Effect.fail(action.left)
+    const todo = action.right
+    switch (todo._tag) {
+      case "Help":
+        return Effect.sync(() => void process.stdout.write(Help.render(spec(), todo.spec, Help.stdoutStyle())))
+      case "Completions": {
+        const shell = todo.shell
+        return Completion.isShell(shell) ? Effect.sync(() => void process.stdout.write(Completion.script(shell))) : Effect.void
+      }
+      case "Run":
+        return Command.run(command, { name: "effect-auth", version })(hoisted)
+    }
+  })
 
 /**
  * Moves the global options to the front (before `--` only), so that they work after any

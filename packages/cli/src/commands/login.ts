@@ -18,7 +18,11 @@ import * as Session from "../internal/session.js"
 const options = {
   method: Options.choice("method", ["basic", "certificate", "token", "oauth", "device", "refresh_token", "client_credentials"])
     .pipe(Options.withDescription("How to log in; default: the site's method"), Options.optional),
-  email: Options.text("email").pipe(Options.withDescription("The user to log in as"), Options.optional),
+  email: Options.text("email").pipe(
+    Options.withPseudoName("EMAIL"),
+    Options.withDescription("The user to log in as; default: the site's email"),
+    Options.optional
+  ),
   force: Options.boolean("force").pipe(Options.withDescription("Log in again even when a usable login is stored"))
 }
 

@@ -15,6 +15,7 @@ import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs"
 import { UsageError } from "../internal/failure.js"
 import { Globals } from "../internal/globals.js"
+import * as FieldHelp from "../internal/fieldHelp.js"
 import * as Output from "../internal/output.js"
 import * as Prompt from "../internal/prompt.js"
 import * as Session from "../internal/session.js"
@@ -29,9 +30,8 @@ const fieldOptions = Options.all(
     editable.map((field) => [
       field,
       Options.text(flag(field)).pipe(
-        Options.withDescription(
-          field === "scopes" ? "Scopes, space- or comma-separated" : `Sets ${field} (${Sites.envVar(field)} overrides it)`
-        ),
+        Options.withPseudoName(FieldHelp.placeholder(field)),
+        Options.withDescription(FieldHelp.describe(field)),
         Options.optional
       )
     ])
@@ -50,17 +50,19 @@ const fieldValues = (
   return out
 }
 
-const yes = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Write without asking"))
+const yes = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Write the change without asking"))
+
+const siteName = (description: string) => Args.text({ name: "NAME" }).pipe(Args.withDescription(description))
 
 const readText = (path: string): Effect.Effect<string, InvalidConfiguration> =>
-  Effect.try({
+  Effect.zipRight(Session.notADirectory(path), Effect.try({
     try: () => Fs.existsSync(path) ? Fs.readFileSync(path, "utf8") : "",
     catch: (error) =>
       new InvalidConfiguration({
         detail: `Cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
         hint: "Check the file's permissions, or pass --config FILE."
       })
-  })
+  }))
 
 /** Shows the change, asks on a terminal unless `--yes`, writes atomically. */
 const apply = (path: string, before: string, after: string, options: { readonly yes: boolean; readonly json: boolean; readonly done: string }) =>
@@ -106,21 +108,32 @@ const list = Command.make("list", {}, () =>
         `No sites in ${config.path}. Add one: effect-auth sites add NAME --provider anaplan --email you@example.com`
       )
     }
-    yield* Output.line(
-      config.sites.map((site) =>
-        `${site.name === defaultSite ? "*" : " "} ${site.name}  ${site.provider}  ${site.method}`
-      ).join("\n")
-    )
+    yield* Output.line(Output.columns([
+      ["  SITE", "PROVIDER", "METHOD"],
+      ...config.sites.map((site) => [`${site.name === defaultSite ? "*" : " "} ${site.name}`, site.provider, site.method])
+    ]))
   })).pipe(Command.withDescription("List the configured sites (* marks the default)"))
 
 const show = Command.make(
   "show",
-  { name: Args.text({ name: "NAME" }).pipe(Args.optional) },
+  { name: siteName("The site to show; default: --at, default_site or the only site").pipe(Args.optional) },
   ({ name }) =>
     Effect.gen(function*() {
       const globals = yield* Globals
       const config = yield* Session.loadConfig(globals)
-      const site = yield* Session.resolveSite(config, { site: Option.getOrUndefined(name) ?? globals.at })
+      const named = Option.getOrUndefined(name)
+      const known = config.sites.map((site) => site.name)
+      if (named !== undefined && named !== "default" && !known.includes(named)) {
+        return yield* new InvalidConfiguration({
+          detail: `There is no site named ${JSON.stringify(named)} in ${config.path}; ${
+            known.length === 0 ? "no site is configured" : `known sites: ${known.join(", ")}`
+          }`,
+          hint: known.length === 0
+            ? `Add one: \`effect-auth sites add ${named} --provider anaplan --email you@example.com\`.`
+            : `Use one of: ${known.join(", ")}.`
+        })
+      }
+      const site = yield* Session.resolveSite(config, { site: named ?? globals.at })
       const fields: Array<[string, string | ReadonlyArray<string>]> = []
       for (const [field, value] of Object.entries(Sites.fields(site)) as Array<[Sites.FieldName, Sites.FieldValue]>) {
         if (Sites.isSecretField(field) || Redacted.isRedacted(value)) fields.push([field, "(set)"])
@@ -140,7 +153,7 @@ const show = Command.make(
 const add = Command.make(
   "add",
   {
-    name: Args.text({ name: "NAME" }),
+    name: siteName("The new site's name (its table is [sites.NAME])"),
     fields: fieldOptions,
     makeDefault: Options.boolean("default").pipe(Options.withDescription("Make it the default site")),
     yes
@@ -159,10 +172,11 @@ const add = Command.make(
 const modify = Command.make(
   "modify",
   {
-    name: Args.text({ name: "NAME" }),
+    name: siteName("The site to change"),
     fields: fieldOptions,
     unset: Options.choice("unset", Sites.fieldNames).pipe(
-      Options.withDescription("Remove a setting from the site's table (repeatable)"),
+      Options.withPseudoName("SETTING"),
+      Options.withDescription("Remove a setting from the site's table"),
       Options.repeated
     ),
     makeDefault: Options.boolean("default").pipe(Options.withDescription("Make it the default site")),
@@ -182,8 +196,9 @@ const modify = Command.make(
 const remove = Command.make(
   "remove",
   {
-    name: Args.text({ name: "NAME" }),
+    name: siteName("The site to remove"),
     newDefault: Options.text("new-default").pipe(
+      Options.withPseudoName("NAME"),
       Options.withDescription("The default site after removing the default one"),
       Options.optional
     ),
@@ -210,3 +225,11 @@ export const sites = Command.make("sites").pipe(
   Command.withDescription("List, show, add, modify and remove sites in the configuration file"),
   Command.withSubcommands([list, show, add, modify, remove])
 )
+
+/**
+ * The subcommands of `sites`, for the help and the completions.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const sitesSubcommands = [list, show, add, modify, remove] as const
