@@ -22,7 +22,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as AnaplanOAuth from "./AnaplanOAuth.js"
 import * as internal from "./internal/anaplanAuth.js"
 
 /**
@@ -291,54 +290,3 @@ export const validate: (
   options?: CallOptions
 ) => Effect.Effect<TokenValidation, AuthError.AuthError, HttpClient.HttpClient> = (token, options) =>
   internal.validate(TokenValidation)(token, options)
-
-/**
- * OAuth for a local tool: the person opens the authorization URL, logs in, and pastes the
- * redirect URL back (Anaplan does not accept localhost redirect URIs). Same as
- * `AnaplanOAuth.layerOAuthLocal`; compose with `TokenStore.layerPersisted` to keep the login.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerOAuthLocal = AnaplanOAuth.layerOAuthLocal
-
-/**
- * {@link layerOAuthLocal} from `Config`. Same as `AnaplanOAuth.layerOAuthLocalConfig`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerOAuthLocalConfig = AnaplanOAuth.layerOAuthLocalConfig
-
-/**
- * A long-lived OAuth session that owns a (rotating) refresh token. Same as
- * `AnaplanOAuth.layerRefreshToken`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerRefreshToken = AnaplanOAuth.layerRefreshToken
-
-/**
- * {@link layerRefreshToken} from `Config`. Same as `AnaplanOAuth.layerRefreshTokenConfig`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerRefreshTokenConfig = AnaplanOAuth.layerRefreshTokenConfig
-
-/**
- * The OAuth device grant, for machines without a browser. Same as `AnaplanOAuth.layerDevice`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerDevice = AnaplanOAuth.layerDevice
-
-/**
- * {@link layerDevice} from `Config`. Same as `AnaplanOAuth.layerDeviceConfig`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerDeviceConfig = AnaplanOAuth.layerDeviceConfig

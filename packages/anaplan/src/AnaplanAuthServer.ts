@@ -58,6 +58,7 @@
  *
  * @since 0.1.0
  */
+import type * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -65,7 +66,7 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as internal from "./internal/emulator.js"
+import * as internal from "./internal/emulator/server.js"
 
 /**
  * The running emulator.
@@ -221,7 +222,7 @@ export interface Counters {
  * - `Reset`: send the success status, headers and the first bytes of a body, then reset the
  *   connection (a connection broken mid-body).
  * - `Body`: answer `body` verbatim (HTML, truncated JSON, wrong types) with `status` (default: the
- *   endpoint's success status, 200 for unknown paths) and `contentType` (default `application/json`).
+ *   endpoint's success status; 200 for unknown paths and other methods) and `contentType` (default `application/json`).
  *
  * @since 0.1.0
  * @category models
@@ -300,6 +301,12 @@ export const defaultTokenLifetime: Duration.DurationInput = "35 minutes"
  */
 export const defaultDeviceCodeLifetime: Duration.DurationInput = "15 minutes"
 
+const defaults: internal.Defaults = {
+  demoUser,
+  tokenLifetime: defaultTokenLifetime,
+  deviceCodeLifetime: defaultDeviceCodeLifetime
+}
+
 /**
  * Starts the emulator on 127.0.0.1; it stops (open connections closed) with the scope.
  *
@@ -309,7 +316,31 @@ export const defaultDeviceCodeLifetime: Duration.DurationInput = "15 minutes"
 export const make: (
   options?: Options
 ) => Effect.Effect<AnaplanAuthServer.Service, HttpServerError.ServeError, Scope.Scope> = (options) =>
-  internal.make(options ?? {}, demoUser, defaultTokenLifetime, defaultDeviceCodeLifetime)
+  internal.make(options ?? {}, defaults)
+
+/**
+ * Options of {@link serve}: the emulator's, and the scheme of its URL (`"https"` for a TLS server).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeOptions extends Omit<Options, "port"> {
+  /** Default `"http"`. */
+  readonly protocol?: "http" | "https" | undefined
+}
+
+/**
+ * Serves the emulator on the `HttpServer` in context (e.g. `NodeHttpServer.make` over an
+ * `https.createServer`), until the scope closes; `url` is the server's address with `protocol`.
+ * The server's owner closes it: a request held by a `Hang` fault keeps it open until then.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serve: (
+  options?: ServeOptions
+) => Effect.Effect<AnaplanAuthServer.Service, never, HttpServer.HttpServer | Scope.Scope> = (options) =>
+  internal.serve(options ?? {}, defaults)
 
 /**
  * The emulator as a layer: an HTTP server on 127.0.0.1, closed with the layer's scope.
@@ -319,3 +350,12 @@ export const make: (
  */
 export const layer = (options?: Options): Layer.Layer<AnaplanAuthServer, HttpServerError.ServeError> =>
   Layer.scoped(AnaplanAuthServer, make(options))
+
+/**
+ * The emulator served on the `HttpServer` the layer is given (see {@link serve}).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServer = (options?: ServeOptions): Layer.Layer<AnaplanAuthServer, never, HttpServer.HttpServer> =>
+  Layer.scoped(AnaplanAuthServer, serve(options))

@@ -1,8 +1,10 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -16,6 +18,7 @@ import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { createPrivateKey, randomBytes, sign } from "node:crypto"
 import { readFileSync } from "node:fs"
+import { createServer } from "node:http"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as TestCertificates from "../src/TestCertificates.js"
 
@@ -389,6 +392,21 @@ describe("AnaplanAuthServer", () => {
           assert.strictEqual((yield* call("POST", `${server.url}/token/authenticate?x=1`, demo)).status, 201)
         })
       ))
+
+    it.scoped("serve: the emulator on an HttpServer the caller owns, its URL from the server's address", () =>
+      Effect.gen(function*() {
+        const server = yield* NodeHttpServer.make(() => createServer(), { port: 0, host: "127.0.0.1" })
+        const emulator = yield* Effect.provideService(
+          AnaplanAuthServer.serve({ protocol: "http" }),
+          HttpServer.HttpServer,
+          server
+        )
+        assert.strictEqual(emulator.url, HttpServer.formatAddress(server.address))
+        const token = yield* login(emulator.url)
+        assert.strictEqual((yield* call("GET", `${emulator.url}/2/0/users/me`, anaplanToken(token.tokenValue))).status, 200)
+        assert.strictEqual((yield* emulator.counters).authenticate, 1)
+        assert.strictEqual((yield* call("GET", `${emulator.url}/nope`)).status, 404)
+      }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
     it.scoped("counters count requests per endpoint, successful or not, until reset", () =>
       withServer((server) =>

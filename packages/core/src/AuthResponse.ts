@@ -16,6 +16,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AuthError from "./AuthError.js"
+import * as TransportError from "./TransportError.js"
 
 /**
  * @since 0.1.0
@@ -45,7 +46,9 @@ export const defaultMaxBodyBytes = 1024 * 1024
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 
 /**
- * Sends `request`, mapping transport failures and the timeout to {@link AuthError.AuthServiceUnavailable}.
+ * Sends `request`, mapping transport failures and the timeout to {@link AuthError.AuthServiceUnavailable}
+ * (a proxy or certificate problem of `HttpTransport` to {@link AuthError.InvalidConfiguration}
+ * unless only the proxy is not answering).
  * The response is returned whatever its status.
  *
  * @since 0.1.0
@@ -55,7 +58,7 @@ export const execute = (
   client: HttpClient.HttpClient,
   request: HttpClientRequest.HttpClientRequest,
   context: Context & { readonly timeout?: Duration.DurationInput | undefined }
-): Effect.Effect<HttpClientResponse.HttpClientResponse, AuthError.AuthServiceUnavailable> =>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, AuthError.AuthServiceUnavailable | AuthError.InvalidConfiguration> =>
   client.execute(request).pipe(
     Effect.timeoutFail({
       duration: context.timeout ?? defaultTimeout,
@@ -70,12 +73,14 @@ export const execute = (
     Effect.catchTags({
       RequestError: (error: HttpClientError.RequestError) =>
         Effect.fail(
-          new AuthError.AuthServiceUnavailable({
-            site: context.site,
-            detail: `${context.operation}: cannot reach ${hostOf(request.url)} (${error.reason.toLowerCase()} error${
-              error.cause instanceof Error && "code" in error.cause ? `, ${String(error.cause.code)}` : ""
-            })`
-          })
+          TransportError.isTransportError(error.cause)
+            ? fromTransport(error.cause, context)
+            : new AuthError.AuthServiceUnavailable({
+              site: context.site,
+              detail: `${context.operation}: cannot reach ${hostOf(request.url)} (${error.reason.toLowerCase()} error${
+                error.cause instanceof Error && "code" in error.cause ? `, ${String(error.cause.code)}` : ""
+              })`
+            })
         ),
       ResponseError: (error: HttpClientError.ResponseError) =>
         Effect.fail(
@@ -87,6 +92,17 @@ export const execute = (
         )
     })
   )
+
+/** A failure of the network settings (proxy, certificate): transient only when the proxy does not answer. */
+const fromTransport = (
+  error: TransportError.TransportError,
+  context: Context
+): AuthError.AuthServiceUnavailable | AuthError.InvalidConfiguration => {
+  const fields = { site: context.site, detail: `${context.operation}: ${error.detail}`, hint: error.hint }
+  return TransportError.isTransient(error)
+    ? new AuthError.AuthServiceUnavailable(fields)
+    : new AuthError.InvalidConfiguration(fields)
+}
 
 const hostOf = (url: string): string => {
   try {

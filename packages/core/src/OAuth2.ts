@@ -6,9 +6,8 @@
  *
  * Each protocol step is split, as in panva's oauth4webapi, into a request builder
  * (`*Request`, pure) and a response processor (`process*Response`, decoding and checks, each citing
- * its spec section), so that any `HttpClient` can carry them. On top sit strategies
- * (`authorizationCode`, `deviceCode`, `refreshToken`, `clientCredentials`) for the `TokenSource`
- * engine, and their layers.
+ * its spec section), so that any `HttpClient` can carry them. The strategies and layers built on
+ * these steps are in `OAuth2Auth`.
  *
  * ID tokens: `iss`, `aud` and `nonce` are checked; their signatures are not verified (the token
  * comes straight from the token endpoint over TLS, OIDC Core section 3.1.3.7 item 6, and no
@@ -21,16 +20,15 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import type * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as AuthError from "./AuthError.js"
-import type * as AuthStrategy from "./AuthStrategy.js"
 import * as internal from "./internal/oauth2.js"
+import * as clientAuth from "./internal/oauth2ClientAuth.js"
+import * as device from "./internal/oauth2Device.js"
+import * as discovery from "./internal/oauth2Discovery.js"
 import * as redirect from "./internal/oauth2Redirect.js"
-import * as strategy from "./internal/oauth2Strategy.js"
-import type { LoginAgent } from "./LoginAgent.js"
+import * as tokens from "./internal/oauth2Token.js"
 import type * as Token from "./Token.js"
-import * as TokenSource from "./TokenSource.js"
 
 // -------------------------------------------------------------------------------------------------
 // client authentication
@@ -39,45 +37,105 @@ import * as TokenSource from "./TokenSource.js"
 /**
  * How the client authenticates at the token, device and revocation endpoints (RFC 6749 section 2.3).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
  * @since 0.1.0
  * @category client authentication
  */
-export type ClientAuth = internal.ClientAuth
+export type ClientAuth = clientAuth.ClientAuth
 
 /**
  * `client_secret_basic`: id and secret in the `Authorization: Basic` header, each form-encoded first
  * (RFC 6749 section 2.3.1).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  * @since 0.1.0
  * @category client authentication
  */
 export const secretBasic: (clientId: string, clientSecret: string | Redacted.Redacted<string>) => ClientAuth =
-  internal.secretBasic
+  clientAuth.secretBasic
 
 /**
  * `client_secret_post`: id and secret in the request body (RFC 6749 section 2.3.1).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  * @since 0.1.0
  * @category client authentication
  */
 export const secretPost: (clientId: string, clientSecret: string | Redacted.Redacted<string>) => ClientAuth =
-  internal.secretPost
+  clientAuth.secretPost
 
 /**
  * `none`: a public client, `client_id` in the body (RFC 6749 section 2.1; PKCE protects the code).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.1
  * @since 0.1.0
  * @category client authentication
  */
-export const none: (clientId: string) => ClientAuth = internal.none
+export const none: (clientId: string) => ClientAuth = clientAuth.none
 
 /**
  * The three client authentication methods, as values.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
  * @since 0.1.0
  * @category client authentication
  */
 export const ClientAuth = { secretBasic, secretPost, none } as const
+
+/**
+ * How a request body is encoded: `form` (`application/x-www-form-urlencoded`, what RFC 6749 and
+ * RFC 8628 prescribe) or `json`, for providers that take only JSON.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#appendix-B
+ * @since 0.1.0
+ * @category client authentication
+ */
+export type BodyEncoding = clientAuth.BodyEncoding
+
+// -------------------------------------------------------------------------------------------------
+// transport security
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * The site for messages and `allowInsecureHttp`: accept plain `http://` endpoints on hosts that are
+ * not loopback, with a warning.
+ *
+ * @since 0.1.0
+ * @category transport security
+ */
+export type EndpointSecurity = clientAuth.EndpointSecurity
+
+/**
+ * Refuses an endpoint that is not `https://` (or plain `http://` on `localhost`, 127.0.0.0/8 or
+ * `[::1]`) with an `InvalidConfiguration` naming `field`; with `allowInsecureHttp` it warns instead.
+ * Client secrets, codes and refresh tokens must not travel in clear.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.9
+ * @since 0.1.0
+ * @category transport security
+ */
+export const checkEndpoint: (
+  field: string,
+  url: string,
+  options?: EndpointSecurity
+) => Effect.Effect<void, AuthError.InvalidConfiguration> = clientAuth.checkEndpoint
+
+/**
+ * {@link checkEndpoint} for every endpoint of a metadata value: `configured` endpoints are named by
+ * their site field and option (`token_url (tokenEndpoint)`), `discovered` ones by their RFC 8414
+ * field (`token_endpoint`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ * @since 0.1.0
+ * @category transport security
+ */
+export const checkMetadata: (
+  metadata: Partial<ServerMetadata>,
+  options: EndpointSecurity,
+  source: "configured" | "discovered"
+) => Effect.Effect<void, AuthError.InvalidConfiguration> = discovery.checkMetadata
 
 // -------------------------------------------------------------------------------------------------
 // discovery
@@ -86,48 +144,55 @@ export const ClientAuth = { secretBasic, secretPost, none } as const
 /**
  * The endpoints and capabilities of an authorization server.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
  * @since 0.1.0
  * @category models
  */
-export type ServerMetadata = internal.ServerMetadata
+export type ServerMetadata = discovery.ServerMetadata
 
 /**
- * Per-request context: the site for messages and the request timeout.
+ * Per-request context: the site for messages, the request timeout and whether plain `http://`
+ * endpoints on non-loopback hosts are allowed.
  *
  * @since 0.1.0
  * @category models
  */
-export type RequestContext = internal.RequestContext
+export type RequestContext = discovery.RequestContext
 
 /**
  * `oidc`: `/.well-known/openid-configuration`; `oauth`: `/.well-known/oauth-authorization-server`.
  *
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
  * @since 0.1.0
  * @category discovery
  */
-export type DiscoveryKind = internal.DiscoveryKind
+export type DiscoveryKind = discovery.DiscoveryKind
 
 /**
  * The metadata URL of an issuer (OIDC Discovery section 4 appends, RFC 8414 section 3.1 inserts).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.1
  * @since 0.1.0
  * @category discovery
  */
-export const discoveryUrl: (issuer: string, kind: DiscoveryKind) => string = internal.discoveryUrl
+export const discoveryUrl: (issuer: string, kind: DiscoveryKind) => string = discovery.discoveryUrl
 
 /**
  * The discovery request.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.1
  * @since 0.1.0
  * @category discovery
  */
 export const discoveryRequest: (issuer: string, kind: DiscoveryKind) => HttpClientRequest.HttpClientRequest =
-  internal.discoveryRequest
+  discovery.discoveryRequest
 
 /**
  * Decodes a metadata document; its `issuer` must equal the one asked for (RFC 8414 section 3.3,
  * OIDC Discovery section 4.3).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.3
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfigurationValidation
  * @since 0.1.0
  * @category discovery
  */
@@ -135,18 +200,21 @@ export const processDiscoveryResponse: (
   issuer: string,
   response: HttpClientResponse.HttpClientResponse,
   context?: RequestContext
-) => Effect.Effect<ServerMetadata, AuthError.AuthError> = internal.processDiscoveryResponse
+) => Effect.Effect<ServerMetadata, AuthError.AuthError> = discovery.processDiscoveryResponse
 
 /**
- * Fetches an issuer's metadata: OIDC Discovery, then RFC 8414 if the first answers 404.
+ * Fetches an issuer's metadata: OIDC Discovery, then RFC 8414 if the first answers 404. The issuer
+ * and the discovered endpoints pass {@link checkEndpoint}.
  *
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
  * @since 0.1.0
  * @category discovery
  */
 export const discover: (
   issuer: string,
   options?: RequestContext & { readonly kind?: DiscoveryKind | undefined }
-) => Effect.Effect<ServerMetadata, AuthError.AuthError, HttpClient.HttpClient> = internal.discover
+) => Effect.Effect<ServerMetadata, AuthError.AuthError, HttpClient.HttpClient> = discovery.discover
 
 // -------------------------------------------------------------------------------------------------
 // authorization code grant
@@ -155,6 +223,7 @@ export const discover: (
 /**
  * A PKCE code verifier: 32 CSPRNG bytes, base64url, 43 characters (RFC 7636 sections 4.1, 7.1).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.1
  * @since 0.1.0
  * @category pkce
  */
@@ -163,6 +232,7 @@ export const generateCodeVerifier: () => Redacted.Redacted<string> = internal.ge
 /**
  * The `S256` code challenge of a verifier (RFC 7636 section 4.2).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.2
  * @since 0.1.0
  * @category pkce
  */
@@ -171,12 +241,15 @@ export const codeChallengeS256: (verifier: Redacted.Redacted<string>) => string 
 /**
  * A prepared authorization request: the URL and what must be kept to check the redirect.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
  * @since 0.1.0
  * @category models
  */
 export type AuthorizationRequest = internal.AuthorizationRequest
 
 /**
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
  * @since 0.1.0
  * @category models
  */
@@ -186,6 +259,9 @@ export type AuthorizationRequestOptions = internal.AuthorizationRequestOptions
  * Builds the authorization URL (RFC 6749 section 4.1.1) with a fresh `state`, a PKCE S256 challenge
  * (unless `pkce: false`) and, with the `openid` scope, a `nonce`.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
  * @since 0.1.0
  * @category authorization code
  */
@@ -195,6 +271,7 @@ export const authorizationRequest: (options: AuthorizationRequestOptions) => Eff
 /**
  * The validated authorization response.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
  * @since 0.1.0
  * @category models
  */
@@ -203,6 +280,7 @@ export type AuthorizationResponse = redirect.AuthorizationResponse
 /**
  * The parameters of a redirect given as a URL, a query string or `URLSearchParams`.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
  * @since 0.1.0
  * @category authorization code
  */
@@ -213,6 +291,9 @@ export const redirectParams: (input: string | URL | URLSearchParams) => URLSearc
  * Validates a redirect: `state` (RFC 6749 section 10.12), `iss` (RFC 9207), `error` (section 4.1.2.1:
  * `access_denied` -> `LoginCancelled`, others -> `InvalidCredentials`), `code` (section 4.1.2).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.12
+ * @see https://www.rfc-editor.org/rfc/rfc9207#section-2.4
  * @since 0.1.0
  * @category authorization code
  */
@@ -228,6 +309,8 @@ export const validateAuthorizationResponse: (
 /**
  * The code exchange request (RFC 6749 section 4.1.3, RFC 7636 section 4.5).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.5
  * @since 0.1.0
  * @category authorization code
  */
@@ -248,6 +331,7 @@ export const authorizationCodeGrantRequest: (
 /**
  * The refresh request (RFC 6749 section 6).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  * @since 0.1.0
  * @category refresh
  */
@@ -260,6 +344,7 @@ export const refreshTokenGrantRequest: (
 /**
  * The client credentials request (RFC 6749 section 4.4.2).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2
  * @since 0.1.0
  * @category client credentials
  */
@@ -275,41 +360,51 @@ export const clientCredentialsGrantRequest: (
 /**
  * An answer of the device authorization endpoint (RFC 8628 section 3.2).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
  * @since 0.1.0
  * @category device authorization
  */
-export type DeviceAuthorization = internal.DeviceAuthorization
+export type DeviceAuthorization = device.DeviceAuthorization
 
 /**
- * The device authorization request (RFC 8628 section 3.1).
+ * The scopes, extra parameters and body encoding of a device authorization request.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.1
+ * @since 0.1.0
+ * @category device authorization
+ */
+export type DeviceAuthorizationRequestOptions = device.DeviceAuthorizationRequestOptions
+
+/**
+ * The device authorization request (RFC 8628 section 3.1), form-encoded unless `body: "json"`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.1
  * @since 0.1.0
  * @category device authorization
  */
 export const deviceAuthorizationRequest: (
   endpoint: string,
   client: ClientAuth,
-  options?: {
-    readonly scopes?: ReadonlyArray<string> | undefined
-    readonly extraParams?: Readonly<Record<string, string>> | undefined
-  }
-) => HttpClientRequest.HttpClientRequest = internal.deviceAuthorizationRequest
+  options?: DeviceAuthorizationRequestOptions
+) => HttpClientRequest.HttpClientRequest = device.deviceAuthorizationRequest
 
 /**
  * Decodes the device authorization answer: `interval` defaults to 5 seconds, `verification_uri_complete`
  * is optional (RFC 8628 section 3.2).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
  * @since 0.1.0
  * @category device authorization
  */
 export const processDeviceAuthorizationResponse: (
   response: HttpClientResponse.HttpClientResponse,
   context?: RequestContext
-) => Effect.Effect<DeviceAuthorization, AuthError.AuthError> = internal.processDeviceAuthorizationResponse
+) => Effect.Effect<DeviceAuthorization, AuthError.AuthError> = device.processDeviceAuthorizationResponse
 
 /**
  * The device access token request (RFC 8628 section 3.4).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.4
  * @since 0.1.0
  * @category device authorization
  */
@@ -317,13 +412,15 @@ export const deviceCodeGrantRequest: (
   tokenEndpoint: string,
   client: ClientAuth,
   options: { readonly deviceCode: Redacted.Redacted<string> }
-) => HttpClientRequest.HttpClientRequest = internal.deviceCodeGrantRequest
+) => HttpClientRequest.HttpClientRequest = device.deviceCodeGrantRequest
 
 /**
  * Polls for the device token (RFC 8628 section 3.5): `interval` between requests, `slow_down` adds
  * 5 seconds, `authorization_pending` continues, `access_denied` -> `LoginCancelled`, `expired_token`
  * and the `expires_in` deadline -> `LoginTimeout`. All waiting is on the `Clock`.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.4
  * @since 0.1.0
  * @category device authorization
  */
@@ -333,11 +430,12 @@ export const pollDeviceToken: (
   clientAuth: ClientAuth,
   device: DeviceAuthorization,
   options?: TokenResponseOptions
-) => Effect.Effect<Token.Token, AuthError.AuthError> = internal.pollDeviceToken
+) => Effect.Effect<Token.Token, AuthError.AuthError> = device.pollDeviceToken
 
 /**
  * The revocation request (RFC 7009 section 2.1).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  * @since 0.1.0
  * @category revocation
  */
@@ -350,6 +448,8 @@ export const revocationRequest: (
 /**
  * Processes the revocation answer: 200 is success (RFC 7009 section 2.2), 503 transient (2.2.1).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
  * @since 0.1.0
  * @category revocation
  */
@@ -366,10 +466,11 @@ export const processRevocationResponse: (
  * How token answers are turned into `Token`s: accepted token types, the header scheme, requested
  * scopes, the previous refresh token, ID token checks.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  * @since 0.1.0
  * @category token responses
  */
-export type TokenResponseOptions = internal.TokenResponseOptions
+export type TokenResponseOptions = tokens.TokenResponseOptions
 
 /**
  * Processes a token endpoint answer (RFC 6749 section 5.1) into a `Token`: `access_token` required,
@@ -378,164 +479,43 @@ export type TokenResponseOptions = internal.TokenResponseOptions
  * `InvalidCredentials`; 5xx/429 -> `AuthServiceUnavailable`; HTML or other non-JSON ->
  * `MalformedResponse`.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  * @since 0.1.0
  * @category token responses
  */
 export const processTokenResponse: (
   response: HttpClientResponse.HttpClientResponse,
   options?: TokenResponseOptions
-) => Effect.Effect<Token.Token, AuthError.AuthError> = internal.processTokenResponse
+) => Effect.Effect<Token.Token, AuthError.AuthError> = tokens.processTokenResponse
 
 /**
  * The typed error for an OAuth error code (RFC 6749 section 5.2, RFC 8628 section 3.5).
  *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
  * @since 0.1.0
  * @category token responses
  */
 export const tokenError: (error: string, status: number, options?: TokenResponseOptions) => AuthError.AuthError =
-  internal.tokenError
-
-// -------------------------------------------------------------------------------------------------
-// strategies and layers
-// -------------------------------------------------------------------------------------------------
+  tokens.tokenError
 
 /**
- * What every flow needs: the issuer or explicit endpoints, the client, scopes and token type rules.
+ * The ID token checks of OIDC Core section 3.1.3.7: `iss` (item 2), `aud` contains the client
+ * (item 3) and `nonce` (item 11). The signature is not verified: the token comes straight from the
+ * token endpoint over TLS (item 6). {@link processTokenResponse} runs them when given `idToken`.
  *
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
  * @since 0.1.0
- * @category models
+ * @category token responses
  */
-export type ProviderOptions = strategy.ProviderOptions
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type AuthorizationCodeOptions = strategy.AuthorizationCodeOptions
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type DeviceCodeOptions = strategy.DeviceCodeOptions
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type RefreshTokenOptions = strategy.RefreshTokenOptions
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type ClientCredentialsOptions = strategy.ClientCredentialsOptions
-
-/**
- * Layer options: the strategy's options plus those of the `TokenSource` engine.
- *
- * @since 0.1.0
- * @category models
- */
-export type LayerOptions<O> = O & { readonly tokenSource?: TokenSource.MakeOptions | undefined }
-
-/**
- * The endpoints of `options`: discovered when `issuer` is set, overridden by `endpoints`.
- *
- * @since 0.1.0
- * @category strategies
- */
-export const resolveMetadata: (
-  options: ProviderOptions
-) => Effect.Effect<ServerMetadata, AuthError.AuthError, HttpClient.HttpClient> = strategy.resolveMetadata
-
-/**
- * The authorization code grant with PKCE through the {@link LoginAgent} (interactive). Refreshes
- * with the refresh token, revokes when the provider has a revocation endpoint.
- *
- * @since 0.1.0
- * @category strategies
- */
-export const authorizationCode: (
-  options: AuthorizationCodeOptions
-) => Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient | LoginAgent> =
-  strategy.authorizationCode
-
-/**
- * The device authorization grant (RFC 8628) through the {@link LoginAgent} (interactive).
- *
- * @since 0.1.0
- * @category strategies
- */
-export const deviceCode: (
-  options: DeviceCodeOptions
-) => Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient | LoginAgent> =
-  strategy.deviceCode
-
-/**
- * Owns a refresh token (non-interactive): every refresh spends the LATEST refresh token (the one the
- * previous refresh returned, under rotation) and keeps the old one when none is returned.
- *
- * @since 0.1.0
- * @category strategies
- */
-export const refreshToken: (
-  options: RefreshTokenOptions
-) => Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient> = strategy.refreshToken
-
-/**
- * The client credentials grant (non-interactive; renewal is a new grant, RFC 6749 section 4.4.3).
- *
- * @since 0.1.0
- * @category strategies
- */
-export const clientCredentials: (
-  options: ClientCredentialsOptions
-) => Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient> =
-  strategy.clientCredentials
-
-/**
- * A `TokenSource` from {@link authorizationCode}.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerAuthorizationCode = (
-  options: LayerOptions<AuthorizationCodeOptions>
-): Layer.Layer<TokenSource.TokenSource, AuthError.AuthError, HttpClient.HttpClient | LoginAgent> =>
-  TokenSource.layer(strategy.authorizationCode(options), options.tokenSource)
-
-/**
- * A `TokenSource` from {@link deviceCode}.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerDeviceCode = (
-  options: LayerOptions<DeviceCodeOptions>
-): Layer.Layer<TokenSource.TokenSource, AuthError.AuthError, HttpClient.HttpClient | LoginAgent> =>
-  TokenSource.layer(strategy.deviceCode(options), options.tokenSource)
-
-/**
- * A `TokenSource` from {@link refreshToken}. The owned refresh token is long-lived, so closing the
- * layer does NOT revoke it unless `tokenSource.revokeOnClose` is `true`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerRefreshToken = (
-  options: LayerOptions<RefreshTokenOptions>
-): Layer.Layer<TokenSource.TokenSource, AuthError.AuthError, HttpClient.HttpClient> =>
-  TokenSource.layer(strategy.refreshToken(options), { revokeOnClose: false, ...options.tokenSource })
-
-/**
- * A `TokenSource` from {@link clientCredentials}.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerClientCredentials = (
-  options: LayerOptions<ClientCredentialsOptions>
-): Layer.Layer<TokenSource.TokenSource, AuthError.AuthError, HttpClient.HttpClient> =>
-  TokenSource.layer(strategy.clientCredentials(options), options.tokenSource)
-
+export const validateIdToken: (
+  idToken: string,
+  expected: {
+    readonly nonce?: string | undefined
+    readonly clientId: string
+    readonly issuer?: string | undefined
+  },
+  site: string | undefined
+) => Effect.Effect<void, AuthError.AuthError> = tokens.validateIdToken

@@ -37,6 +37,10 @@ export * as OAuth2 from "./OAuth2.js"
 /**
  * @since 0.1.0
  */
+export * as OAuth2Auth from "./OAuth2Auth.js"
+/**
+ * @since 0.1.0
+ */
 export * as TokenStore from "./TokenStore.js"
 /**
  * @since 0.1.0
@@ -70,3 +74,11 @@ export * as SecretAudit from "./SecretAudit.js"
  * @since 0.1.0
  */
 export * as Paths from "./Paths.js"
+/**
+ * @since 0.1.0
+ */
+export * as HttpTransport from "./HttpTransport.js"
+/**
+ * @since 0.1.0
+ */
+export * as TransportError from "./TransportError.js"

@@ -20,6 +20,7 @@ import { createServer } from "node:net"
 import type * as AuthError from "../src/AuthError.js"
 import * as AuthHttpClient from "../src/AuthHttpClient.js"
 import * as OAuth2 from "../src/OAuth2.js"
+import * as OAuth2Auth from "../src/OAuth2Auth.js"
 import * as RefreshPolicy from "../src/RefreshPolicy.js"
 import * as TokenSource from "../src/TokenSource.js"
 import { eventually, type FaultServer, faultServer, realPause } from "./support/faultServer.js"
@@ -38,7 +39,7 @@ const sourceFor = (
   options: { readonly retries?: number; readonly timeout?: Duration.DurationInput; readonly tokenEndpoint?: string } = {}
 ): Effect.Effect<TokenSource.TokenSource.Service, AuthError.AuthError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.flatMap(
-    OAuth2.clientCredentials({
+    OAuth2Auth.clientCredentials({
       endpoints: { tokenEndpoint: options.tokenEndpoint ?? server.tokenEndpoint },
       client: OAuth2.secretPost("client", Redacted.make("client-secret")),
       site: "faulty",
@@ -293,7 +294,7 @@ describe("core fault matrix: expiry and rejection", () => {
       const server = yield* faultServer
       server.setDefault({ _tag: "Token", expiresIn: 20 })
       const source = yield* TokenSource.make(
-        yield* OAuth2.clientCredentials({
+        yield* OAuth2Auth.clientCredentials({
           endpoints: { tokenEndpoint: server.tokenEndpoint },
           client: OAuth2.secretPost("client", Redacted.make("client-secret"))
         }),

@@ -8,12 +8,16 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as OAuth2 from "../src/OAuth2.js"
+import * as LoginAgent from "../src/LoginAgent.js"
+import * as OAuth2Auth from "../src/OAuth2Auth.js"
 
 const errorOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   if (Exit.isSuccess(exit) || exit.cause._tag !== "Fail") throw new Error("expected a typed failure")
@@ -305,11 +309,101 @@ describe("OAuth2 presets", () => {
     Effect.gen(function*() {
       const { make } = yield* Effect.promise(() => import("../src/presets/Foundry.js"))
       const options = make({ host: "stack.example.com", client: OAuth2.none("cid"), scopes: ["api:read"] })
-      const metadata = yield* OAuth2.resolveMetadata(options).pipe(
+      const metadata = yield* OAuth2Auth.resolveMetadata(options).pipe(
         Effect.provideService(HttpClient.HttpClient, HttpClient.make(() => Effect.dieMessage("no I/O expected")))
       )
       assert.strictEqual(metadata.tokenEndpoint, "https://stack.example.com/multipass/api/oauth2/token")
       assert.strictEqual(metadata.revocationEndpoint, "https://stack.example.com/multipass/api/oauth2/revoke_token")
       assert.deepStrictEqual(options.scopes, ["api:read", "offline_access"])
     }))
+})
+
+describe("OAuth2 plain http:// endpoints (issue 18, item 4)", () => {
+  const capture = () => {
+    const warnings: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
+    })
+    return { warnings, layer: Logger.replace(Logger.defaultLogger, logger) }
+  }
+
+  it.effect("https:// and loopback http:// pass; plain http:// elsewhere is refused, naming the field", () =>
+    Effect.gen(function*() {
+      for (const url of ["https://op.example/token", "http://127.0.0.1:8080/token", "http://localhost/t", "http://[::1]:9/t"]) {
+        yield* OAuth2.checkEndpoint("token_url", url)
+      }
+      const error = errorOf(yield* Effect.exit(OAuth2.checkEndpoint("token_url", "http://op.example/token?x=q7Zp")))
+      assert.strictEqual(error._tag, "InvalidConfiguration")
+      assert.include(error.message, "token_url (http://op.example) is plain http://")
+      assert.include(error.message, "allow_insecure_http")
+      assert.notInclude(error.message, "q7Zp")
+      const other = errorOf(yield* Effect.exit(OAuth2.checkEndpoint("issuer", "ftp://op.example")))
+      assert.include(other.message, "issuer is not an http(s) URL")
+    }))
+
+  it.effect("allowInsecureHttp accepts it with a warning", () => {
+    const { layer, warnings } = capture()
+    return Effect.gen(function*() {
+      yield* OAuth2.checkEndpoint("token_url", "http://op.example/token", { allowInsecureHttp: true, site: "lab" })
+      assert.strictEqual(warnings.length, 1)
+      assert.include(warnings[0], "lab: OAuth 2: token_url (http://op.example) is plain http://")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("strategies refuse configured endpoints before sending anything; the option lets them through", () => {
+    const { layer, warnings } = capture()
+    return Effect.gen(function*() {
+      const endpoints = {
+        tokenEndpoint: "https://op.example/token",
+        revocationEndpoint: "http://op.example/revoke"
+      }
+      const refused = errorOf(
+        yield* Effect.exit(OAuth2Auth.clientCredentials({ endpoints, client, site: "lab" }))
+      )
+      assert.strictEqual(refused._tag, "InvalidConfiguration")
+      assert.include(refused.message, "revocation_url (revocationEndpoint) (http://op.example) is plain http://")
+      const strategy = yield* OAuth2Auth.clientCredentials({ endpoints, client, allowInsecureHttp: true })
+      assert.strictEqual(strategy.name, "oauth2-client-credentials")
+      assert.strictEqual(warnings.length, 1)
+    }).pipe(Effect.provide(Layer.merge(layer, NodeHttpClient.layerUndici)))
+  })
+
+  it.scoped("discovery refuses a plain http:// issuer and discovered plain http:// endpoints", () =>
+    Effect.gen(function*() {
+      const issuerError = errorOf(yield* Effect.exit(OAuth2.discover("http://op.example")))
+      assert.include(issuerError.message, "issuer (http://op.example) is plain http://")
+      let issuer = ""
+      const server = yield* stub((req, res) =>
+        answer(200, JSON.stringify({ issuer, token_endpoint: "http://tokens.example/token" }))(req, res)
+      )
+      issuer = server.url
+      const discovered = errorOf(yield* Effect.exit(OAuth2.discover(issuer)))
+      assert.include(discovered.message, "the discovered token_endpoint (http://tokens.example) is plain http://")
+      const authorization = errorOf(
+        yield* Effect.exit(OAuth2Auth.authorizationCode({ issuer: "http://op.example", client }))
+      )
+      assert.include(authorization.message, "issuer (http://op.example)")
+    }).pipe(Effect.provide(Layer.merge(NodeHttpClient.layerUndici, LoginAgent.layerTest({})))))
+})
+
+describe("OAuth2 device authorization request", () => {
+  it.scoped("is form-encoded by default and JSON with body: json (providers that take only JSON)", () =>
+    Effect.gen(function*() {
+      const server = yield* stub(answer(
+        200,
+        JSON.stringify({ device_code: "dc", user_code: "UC", verification_uri: "https://op.example/device", expires_in: 600 })
+      ))
+      const http = yield* HttpClient.HttpClient
+      for (const body of [undefined, "json"] as const) {
+        const response = yield* http.execute(
+          OAuth2.deviceAuthorizationRequest(`${server.url}/device`, OAuth2.none("cli"), { scopes: ["a", "b"], body })
+        ).pipe(Effect.orDie)
+        const device = yield* OAuth2.processDeviceAuthorizationResponse(response)
+        assert.strictEqual(device.userCode, "UC")
+      }
+      assert.strictEqual(server.bodies[0], "scope=a+b&client_id=cli")
+      assert.strictEqual(server.headers[0]["content-type"], "application/x-www-form-urlencoded")
+      assert.deepStrictEqual(JSON.parse(server.bodies[1]), { scope: "a b", client_id: "cli" })
+      assert.strictEqual(server.headers[1]["content-type"], "application/json")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })

@@ -20,6 +20,7 @@ import * as TestClock from "effect/TestClock"
 import * as AuthHttpClient from "../src/AuthHttpClient.js"
 import * as LoginAgent from "../src/LoginAgent.js"
 import * as OAuth2 from "../src/OAuth2.js"
+import * as OAuth2Auth from "../src/OAuth2Auth.js"
 import * as RefreshPolicy from "../src/RefreshPolicy.js"
 import type * as Token from "../src/Token.js"
 import * as TokenLock from "../src/TokenLock.js"
@@ -77,7 +78,7 @@ describe("secret-leak audit: OAuth 2 against oidc-provider", () => {
             audit.record("loopback page", await landed.text())
           })
       }).pipe(Effect.provideService(Terminal.Terminal, terminal))
-      const code = yield* OAuth2.authorizationCode({ issuer: op.issuer, client: basicClient, scopes: ["openid"] }).pipe(
+      const code = yield* OAuth2Auth.authorizationCode({ issuer: op.issuer, client: basicClient, scopes: ["openid"] }).pipe(
         Effect.provideService(LoginAgent.LoginAgent, agent)
       )
       const first = tokens("code flow", yield* code.acquire)
@@ -90,7 +91,7 @@ describe("secret-leak audit: OAuth 2 against oidc-provider", () => {
       yield* attempt("refresh after revocation", refresh(second))
 
       // the refresh token layer, persisted in a memory store, through the engine and AuthHttpClient
-      const login = yield* OAuth2.authorizationCode({ issuer: op.issuer, client: postClient, scopes: ["openid"] }).pipe(
+      const login = yield* OAuth2Auth.authorizationCode({ issuer: op.issuer, client: postClient, scopes: ["openid"] }).pipe(
         Effect.provide(LoginAgent.layerTest({
           browser: (url) => Effect.promise(async () => (await new Browser(person).run(url.href)).redirect!)
         }))
@@ -106,7 +107,7 @@ describe("secret-leak audit: OAuth 2 against oidc-provider", () => {
       })).pipe(
         Effect.provide(
           TokenStore.layerPersisted(
-            OAuth2.refreshToken({ issuer: op.issuer, client: postClient, refreshToken: Option.getOrThrow(owned.refreshToken) }),
+            OAuth2Auth.refreshToken({ issuer: op.issuer, client: postClient, refreshToken: Option.getOrThrow(owned.refreshToken) }),
             { key: "oidc/alice", policy }
           ).pipe(Layer.provide(Layer.merge(TokenStore.layerMemory, TokenLock.layerMemory)))
         )
@@ -114,13 +115,13 @@ describe("secret-leak audit: OAuth 2 against oidc-provider", () => {
 
       // client credentials, both client authentications, and a wrong secret
       for (const client of [basicClient, postClient]) {
-        const strategy = yield* OAuth2.clientCredentials({ issuer: op.issuer, client })
+        const strategy = yield* OAuth2Auth.clientCredentials({ issuer: op.issuer, client })
         tokens("client credentials", yield* strategy.acquire)
       }
       yield* attempt(
         "wrong client secret",
         Effect.flatMap(
-          OAuth2.clientCredentials({
+          OAuth2Auth.clientCredentials({
             issuer: op.issuer,
             client: OAuth2.secretBasic(clients.basic.id, Redacted.make("wrong-secret-123456"))
           }),
@@ -130,7 +131,7 @@ describe("secret-leak audit: OAuth 2 against oidc-provider", () => {
 
       // the device grant, approved by the person on the provider's pages
       const approved = yield* Deferred.make<void>()
-      const device = yield* OAuth2.deviceCode({ issuer: op.issuer, client: basicClient, scopes: ["openid"] }).pipe(
+      const device = yield* OAuth2Auth.deviceCode({ issuer: op.issuer, client: basicClient, scopes: ["openid"] }).pipe(
         Effect.provideService(
           LoginAgent.LoginAgent,
           LoginAgent.makeTest({

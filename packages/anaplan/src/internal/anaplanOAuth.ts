@@ -4,6 +4,7 @@ import * as AuthResponse from "@effect-auth/core/AuthResponse"
 import type * as AuthStrategy from "@effect-auth/core/AuthStrategy"
 import * as LoginAgent from "@effect-auth/core/LoginAgent"
 import * as OAuth2 from "@effect-auth/core/OAuth2"
+import * as OAuth2Auth from "@effect-auth/core/OAuth2Auth"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as DateTime from "effect/DateTime"
@@ -83,7 +84,7 @@ const checkOptions = (options: ClientOptions & { readonly redirectUri?: string |
  *
  * @internal
  */
-export const providerOptions = (options: ClientOptions, name: string): OAuth2.ProviderOptions => ({
+export const providerOptions = (options: ClientOptions, name: string): OAuth2Auth.ProviderOptions => ({
   name,
   site: options.site,
   timeout: options.timeout,
@@ -100,7 +101,7 @@ export const oauthLocal = (
 ): Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient | LoginAgent.LoginAgent> =>
   Effect.zipRight(
     checkOptions(options),
-    OAuth2.authorizationCode({
+    OAuth2Auth.authorizationCode({
       ...providerOptions(options, "anaplan-oauth-local"),
       redirect: LoginAgent.paste(options.redirectUri),
       pkce: options.pkce,
@@ -114,14 +115,14 @@ export const refreshToken = (
 ): Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient> =>
   Effect.zipRight(
     checkOptions(options),
-    OAuth2.refreshToken({ ...providerOptions(options, "anaplan-refresh-token"), refreshToken: options.refreshToken })
+    OAuth2Auth.refreshToken({ ...providerOptions(options, "anaplan-refresh-token"), refreshToken: options.refreshToken })
   )
 
 /** @internal */
 export const device = (
   options: ClientOptions
 ): Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient | LoginAgent.LoginAgent> =>
-  Effect.zipRight(checkOptions(options), OAuth2.deviceCode(providerOptions(options, "anaplan-device")))
+  Effect.zipRight(checkOptions(options), OAuth2Auth.deviceCode(providerOptions(options, "anaplan-device")))
 
 const ValidateBody = Schema.Struct({
   userId: Schema.optionalWith(Schema.String, { nullable: true }),

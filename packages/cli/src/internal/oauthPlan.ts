@@ -14,6 +14,7 @@ import * as AuthResponse from "@effect-auth/core/AuthResponse"
 import * as AuthStrategy from "@effect-auth/core/AuthStrategy"
 import * as LoginAgent from "@effect-auth/core/LoginAgent"
 import * as OAuth2 from "@effect-auth/core/OAuth2"
+import * as OAuth2Auth from "@effect-auth/core/OAuth2Auth"
 import * as Anaconda from "@effect-auth/core/presets/Anaconda"
 import * as Foundry from "@effect-auth/core/presets/Foundry"
 import type * as Sites from "@effect-auth/core/Sites"
@@ -126,7 +127,7 @@ const anaplanBuild = (site: Sites.Site): Build =>
     }
   })
 
-type Provider = OAuth2.ProviderOptions & { readonly redirect?: LoginAgent.Redirect | undefined }
+type Provider = OAuth2Auth.ProviderOptions & { readonly redirect?: LoginAgent.Redirect | undefined }
 
 const providerOptions = (site: Sites.Site): Effect.Effect<Provider, InvalidConfiguration> =>
   Effect.gen(function*() {
@@ -168,20 +169,20 @@ const genericBuild = (site: Sites.Site): Build =>
     const provider = yield* providerOptions(site)
     switch (site.method) {
       case "oauth":
-        return yield* OAuth2.authorizationCode({
+        return yield* OAuth2Auth.authorizationCode({
           ...provider,
           redirect: site.redirectUri === undefined
             ? (provider.redirect ?? LoginAgent.loopback())
             : redirectOf(site.redirectUri)
         })
       case "device":
-        return yield* OAuth2.deviceCode(provider)
+        return yield* OAuth2Auth.deviceCode(provider)
       case "refresh_token": {
-        const strategy = yield* OAuth2.refreshToken({ ...provider, refreshToken: site.refreshToken ?? Redacted.make("") })
+        const strategy = yield* OAuth2Auth.refreshToken({ ...provider, refreshToken: site.refreshToken ?? Redacted.make("") })
         return ownRefreshToken(site, strategy)
       }
       case "client_credentials":
-        return yield* OAuth2.clientCredentials(provider)
+        return yield* OAuth2Auth.clientCredentials(provider)
       default:
         return yield* configError(site, `${site.provider} sites cannot use the ${site.method} method`, "Use oauth, device, refresh_token, client_credentials or token.")
     }

@@ -11,18 +11,22 @@ import { LoginAgent } from "../LoginAgent.js"
 import type * as Token from "../Token.js"
 import type { Redirect } from "./loginAgent.js"
 import * as oauth2 from "./oauth2.js"
+import type { BodyEncoding, ClientAuth } from "./oauth2ClientAuth.js"
+import * as deviceFlow from "./oauth2Device.js"
+import * as discovery from "./oauth2Discovery.js"
+import * as token from "./oauth2Token.js"
 
 /** @internal */
-export interface ProviderOptions extends oauth2.RequestContext {
+export interface ProviderOptions extends discovery.RequestContext {
   /** The strategy's name for spans and logs; default per flow (`oauth2-authorization-code`, ...). */
   readonly name?: string | undefined
   /** Discover the endpoints from this issuer (RFC 8414 / OIDC Discovery). */
   readonly issuer?: string | undefined
   /** Which discovery document; default OIDC, then RFC 8414 on 404. */
-  readonly discovery?: oauth2.DiscoveryKind | undefined
+  readonly discovery?: discovery.DiscoveryKind | undefined
   /** Explicit endpoints; they override discovered ones. Without `issuer`, `tokenEndpoint` is required. */
-  readonly endpoints?: Partial<oauth2.ServerMetadata> | undefined
-  readonly client: oauth2.ClientAuth
+  readonly endpoints?: Partial<discovery.ServerMetadata> | undefined
+  readonly client: ClientAuth
   readonly scopes?: ReadonlyArray<string> | undefined
   /** Accepted `token_type`s (case-insensitive); default `["Bearer"]`. */
   readonly acceptTokenTypes?: ReadonlyArray<string> | undefined
@@ -38,6 +42,8 @@ export interface AuthorizationCodeOptions extends ProviderOptions {
   readonly pkce?: boolean | undefined
   /** Extra authorization request parameters (`prompt`, `audience`, ...). */
   readonly extraParams?: Readonly<Record<string, string>> | undefined
+  /** Send a `nonce` (OIDC Core section 3.1.2.1); default: when the scopes include `openid`. */
+  readonly nonce?: boolean | undefined
   /** How long the person has; the agent's default when omitted. */
   readonly loginTimeout?: import("effect/Duration").DurationInput | undefined
 }
@@ -45,6 +51,8 @@ export interface AuthorizationCodeOptions extends ProviderOptions {
 /** @internal */
 export interface DeviceCodeOptions extends ProviderOptions {
   readonly extraParams?: Readonly<Record<string, string>> | undefined
+  /** The body encoding of the device authorization request; default `form` (RFC 8628 section 3.1). */
+  readonly deviceRequestBody?: BodyEncoding | undefined
 }
 
 /** @internal */
@@ -65,14 +73,24 @@ export interface ClientCredentialsOptions extends ProviderOptions {
  */
 export const resolveMetadata = (
   options: ProviderOptions
-): Effect.Effect<oauth2.ServerMetadata, AuthError.AuthError, HttpClient.HttpClient> => {
+): Effect.Effect<discovery.ServerMetadata, AuthError.AuthError, HttpClient.HttpClient> => {
   const explicit = Object.fromEntries(
     Object.entries(options.endpoints ?? {}).filter(([, value]) => value !== undefined)
-  ) as Partial<oauth2.ServerMetadata>
+  ) as Partial<discovery.ServerMetadata>
+  const checked = discovery.checkMetadata(explicit, options, "configured")
   if (options.issuer !== undefined) {
-    return Effect.map(
-      oauth2.discover(options.issuer, { site: options.site, timeout: options.timeout, kind: options.discovery }),
-      (discovered) => ({ ...discovered, ...explicit })
+    const issuer = options.issuer
+    return Effect.zipRight(
+      checked,
+      Effect.map(
+        discovery.discover(issuer, {
+          site: options.site,
+          timeout: options.timeout,
+          kind: options.discovery,
+          allowInsecureHttp: options.allowInsecureHttp
+        }),
+        (discovered) => ({ ...discovered, ...explicit })
+      )
     )
   }
   if (explicit.tokenEndpoint === undefined) {
@@ -83,10 +101,11 @@ export const resolveMetadata = (
       })
     )
   }
-  return Effect.succeed({ ...explicit, tokenEndpoint: explicit.tokenEndpoint })
+  const tokenEndpoint = explicit.tokenEndpoint
+  return Effect.as(checked, { ...explicit, tokenEndpoint })
 }
 
-const tokenOptions = (options: ProviderOptions, metadata: oauth2.ServerMetadata): oauth2.TokenResponseOptions => ({
+const tokenOptions = (options: ProviderOptions, metadata: discovery.ServerMetadata): token.TokenResponseOptions => ({
   site: options.site,
   timeout: options.timeout,
   acceptTokenTypes: options.acceptTokenTypes,
@@ -99,11 +118,11 @@ const tokenOptions = (options: ProviderOptions, metadata: oauth2.ServerMetadata)
 export const refresh = (
   client: HttpClient.HttpClient,
   options: ProviderOptions,
-  metadata: oauth2.ServerMetadata,
+  metadata: discovery.ServerMetadata,
   refreshToken: Redacted.Redacted<string>,
   scopes?: ReadonlyArray<string>
 ): Effect.Effect<Token.Token, AuthError.AuthError> =>
-  oauth2.tokenCall(
+  token.tokenCall(
     client,
     oauth2.refreshTokenGrantRequest(metadata.tokenEndpoint, options.client, { refreshToken }),
     {
@@ -144,7 +163,7 @@ export const revoke = (
 const refreshHeld = (
   client: HttpClient.HttpClient,
   options: ProviderOptions,
-  metadata: oauth2.ServerMetadata
+  metadata: discovery.ServerMetadata
 ) =>
 (token: Token.Token): Effect.Effect<Token.Token, AuthError.AuthError> =>
   Option.match(token.refreshToken, {
@@ -155,7 +174,7 @@ const refreshHeld = (
     onSome: (rt) => refresh(client, options, metadata, rt, token.scopes.length > 0 ? token.scopes : undefined)
   })
 
-const revokeWith = (client: HttpClient.HttpClient, options: ProviderOptions, metadata: oauth2.ServerMetadata) =>
+const revokeWith = (client: HttpClient.HttpClient, options: ProviderOptions, metadata: discovery.ServerMetadata) =>
   metadata.revocationEndpoint === undefined
     ? undefined
     : (token: Token.Token) => revoke(client, options, metadata.revocationEndpoint!, token)
@@ -191,12 +210,13 @@ export const authorizationCode = (
             redirectUri,
             scopes: options.scopes,
             pkce: options.pkce,
+            nonce: options.nonce,
             extraParams: options.extraParams
           }).pipe(Effect.tap((request) => Ref.set(pending, request)))
       })
       const request = (yield* Ref.get(pending))!
       const base = tokenOptions(options, metadata)
-      return yield* oauth2.tokenCall(
+      return yield* token.tokenCall(
         client,
         oauth2.authorizationCodeGrantRequest(metadata.tokenEndpoint, options.client, {
           code: result.code,
@@ -233,13 +253,14 @@ export const deviceCode = (
     const acquire = Effect.gen(function*() {
       const response = yield* AuthResponse.execute(
         client,
-        oauth2.deviceAuthorizationRequest(endpoint, options.client, {
+        deviceFlow.deviceAuthorizationRequest(endpoint, options.client, {
           scopes: options.scopes,
-          extraParams: options.extraParams
+          extraParams: options.extraParams,
+          body: options.deviceRequestBody
         }),
         { site: options.site, operation: "device authorization", timeout: options.timeout }
       )
-      const device = yield* oauth2.processDeviceAuthorizationResponse(response, options)
+      const device = yield* deviceFlow.processDeviceAuthorizationResponse(response, options)
       return yield* agent.device(
         {
           userCode: device.userCode,
@@ -248,7 +269,7 @@ export const deviceCode = (
           expiresIn: device.expiresIn,
           site: options.site
         },
-        oauth2.pollDeviceToken(client, metadata.tokenEndpoint, options.client, device, tokenOptions(options, metadata))
+        deviceFlow.pollDeviceToken(client, metadata.tokenEndpoint, options.client, device, tokenOptions(options, metadata))
       )
     })
     return AuthStrategy.make({
@@ -301,7 +322,7 @@ export const clientCredentials = (
     return AuthStrategy.make({
       name: options.name ?? "oauth2-client-credentials",
       site: options.site,
-      acquire: oauth2.tokenCall(
+      acquire: token.tokenCall(
         client,
         oauth2.clientCredentialsGrantRequest(metadata.tokenEndpoint, options.client, {
           scopes: options.scopes,

@@ -5,6 +5,7 @@
  */
 import * as LoginAgent from "../LoginAgent.js"
 import * as OAuth2 from "../OAuth2.js"
+import type * as OAuth2Auth from "../OAuth2Auth.js"
 
 /**
  * The public client anaconda-auth registers, its fixed loopback redirect (port 8000, path
@@ -20,7 +21,7 @@ export const make = (options: {
   readonly clientId?: string | undefined
   readonly scopes?: ReadonlyArray<string> | undefined
   readonly site?: string | undefined
-} = {}): OAuth2.AuthorizationCodeOptions => {
+} = {}): OAuth2Auth.AuthorizationCodeOptions => {
   const domain = options.domain ?? "auth.anaconda.com"
   return {
     name: "anaconda",

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import type * as OAuth2 from "../OAuth2.js"
+import type * as OAuth2Auth from "../OAuth2Auth.js"
 
 /**
  * The Multipass endpoints of a Foundry stack (confirm against the stack's documentation):
@@ -20,7 +21,7 @@ export const make = (options: {
   /** API scopes; `offline_access` is added for interactive logins. */
   readonly scopes?: ReadonlyArray<string> | undefined
   readonly site?: string | undefined
-}): OAuth2.ProviderOptions => {
+}): OAuth2Auth.ProviderOptions => {
   const base = `https://${options.host}/multipass/api/oauth2`
   const scopes = options.scopes ?? []
   return {

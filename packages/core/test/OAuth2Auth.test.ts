@@ -12,6 +12,7 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as LoginAgent from "../src/LoginAgent.js"
 import * as OAuth2 from "../src/OAuth2.js"
+import * as OAuth2Auth from "../src/OAuth2Auth.js"
 import * as RefreshPolicy from "../src/RefreshPolicy.js"
 import type * as Token from "../src/Token.js"
 import * as TokenSource from "../src/TokenSource.js"
@@ -72,7 +73,7 @@ describe("OAuth2 against oidc-provider", () => {
             landed.push({ status: response.status, page: await response.text() })
           })
       }).pipe(Effect.provideService(Terminal.Terminal, scriptedTerminal(() => "")))
-      const strategy = yield* OAuth2.authorizationCode({
+      const strategy = yield* OAuth2Auth.authorizationCode({
         issuer: op.issuer,
         client: OAuth2.secretBasic(clients.basic.id, clients.basic.secret),
         scopes: ["openid"]
@@ -110,7 +111,7 @@ describe("OAuth2 against oidc-provider", () => {
         // The browser stops at the unregistered redirect URI; the person copies its address.
         open: (url) => Effect.promise(async () => void (pasted = (await browser.run(url)).redirect!))
       }).pipe(Effect.provideService(Terminal.Terminal, scriptedTerminal(() => pasted)))
-      const strategy = yield* OAuth2.authorizationCode({
+      const strategy = yield* OAuth2Auth.authorizationCode({
         issuer: op.issuer,
         client: OAuth2.secretPost(clients.post.id, clients.post.secret),
         scopes: ["openid"],
@@ -136,7 +137,7 @@ describe("OAuth2 against oidc-provider", () => {
       }
       const login = (abort: boolean) =>
         Effect.scoped(Effect.flatMap(TokenSource.TokenSource, (source) => source.get)).pipe(
-          Effect.provide(OAuth2.layerAuthorizationCode(options).pipe(
+          Effect.provide(OAuth2Auth.layerAuthorizationCode(options).pipe(
             Layer.provide(LoginAgent.layerTest({
               browser: (url) => Effect.promise(async () => (await new Browser().run(url.href, { abort })).redirect!)
             }))
@@ -159,7 +160,7 @@ describe("OAuth2 against oidc-provider", () => {
             Effect.asVoid
           )
       })
-      const strategy = yield* OAuth2.deviceCode({
+      const strategy = yield* OAuth2Auth.deviceCode({
         issuer: op.issuer,
         client: OAuth2.secretBasic(clients.basic.id, clients.basic.secret),
         scopes: ["openid"]
@@ -185,7 +186,7 @@ describe("OAuth2 against oidc-provider", () => {
         ]
       ) {
         const token = yield* Effect.scoped(Effect.flatMap(TokenSource.TokenSource, (source) => source.get)).pipe(
-          Effect.provide(OAuth2.layerClientCredentials({ issuer: op.issuer, client, tokenSource: { policy } }))
+          Effect.provide(OAuth2Auth.layerClientCredentials({ issuer: op.issuer, client, tokenSource: { policy } }))
         )
         assert.strictEqual(token.tokenType, "Bearer")
         assert.isTrue(Option.isNone(token.refreshToken))
@@ -193,7 +194,7 @@ describe("OAuth2 against oidc-provider", () => {
       }
       const wrong = yield* Effect.exit(
         Effect.flatMap(
-          OAuth2.clientCredentials({ issuer: op.issuer, client: OAuth2.secretBasic(clients.basic.id, "wrong-secret") }),
+          OAuth2Auth.clientCredentials({ issuer: op.issuer, client: OAuth2.secretBasic(clients.basic.id, "wrong-secret") }),
           (strategy) => strategy.acquire
         )
       )
@@ -207,7 +208,7 @@ describe("OAuth2 against oidc-provider", () => {
       const op = yield* oidcProvider
       const client = OAuth2.secretBasic(clients.basic.id, clients.basic.secret)
       // Obtain a refresh token the way a person would, once.
-      const login = yield* OAuth2.authorizationCode({ issuer: op.issuer, client, scopes: ["openid"] }).pipe(
+      const login = yield* OAuth2Auth.authorizationCode({ issuer: op.issuer, client, scopes: ["openid"] }).pipe(
         Effect.provide(LoginAgent.layerTest({
           browser: (url) => Effect.promise(async () => (await new Browser().run(url.href)).redirect!)
         }))
@@ -220,7 +221,7 @@ describe("OAuth2 against oidc-provider", () => {
         const b = yield* source.refresh
         const c = yield* source.refresh
         return [a, b, c]
-      })).pipe(Effect.provide(OAuth2.layerRefreshToken({
+      })).pipe(Effect.provide(OAuth2Auth.layerRefreshToken({
         issuer: op.issuer,
         client,
         refreshToken: Redacted.make(rt0),
@@ -230,7 +231,7 @@ describe("OAuth2 against oidc-provider", () => {
       assert.strictEqual(new Set(rts).size, 4, "every refresh rotated the refresh token")
       assert.strictEqual(new Set(seen.map((t) => value(t.accessToken))).size, 3)
       // A spent refresh token is rejected (oidc-provider treats reuse as a replay).
-      const strategy = yield* OAuth2.refreshToken({ issuer: op.issuer, client, refreshToken: rts[1] })
+      const strategy = yield* OAuth2Auth.refreshToken({ issuer: op.issuer, client, refreshToken: rts[1] })
       const reuse = yield* Effect.exit(strategy.acquire)
       assert.strictEqual(errorOf(reuse)._tag, "InvalidCredentials")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
