@@ -25,6 +25,7 @@ import * as Failure from "./internal/failure.js"
 import { finish } from "./internal/finish.js"
 import { root } from "./internal/globals.js"
 import * as Help from "./internal/help.js"
+import * as Prompt from "./internal/prompt.js"
 import { version as internalVersion } from "./internal/version.js"
 
 /**
@@ -117,7 +118,11 @@ const isVerbose = (argv: ReadonlyArray<string>): boolean => {
  * @category running
  */
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
-  finish(run(argv), isVerbose(argv)).pipe(Effect.provide(Layer.merge(NodeContext.layer, FetchHttpClient.layer)))
+  finish(run(argv), isVerbose(argv)).pipe(
+    // Prompts on the terminal a person is at, also when stdout is captured (`$(effect-auth token)`).
+    Effect.provide(Prompt.terminalLayer),
+    Effect.provide(Layer.merge(NodeContext.layer, FetchHttpClient.layer))
+  )
 
 /**
  * The exit codes: 0 ok, 1 error, 2 usage, 4 a login is needed.

@@ -90,7 +90,7 @@ describe("command line", { timeout: 90_000 }, () => {
       for (const command of ["login", "logout", "token", "whoami", "status", "exec", "sites"]) {
         assert.match(section(root, "COMMANDS").join("\n"), new RegExp(`^ {2}${command} +\\S`, "m"))
       }
-      assert.match(root, /--completions SHELL +Print the completion script/)
+      assert.match(root, /--completions SHELL +Print the shell completion script/)
       // Without a command: the help, as gh does.
       const bare = yield* run([])
       assert.strictEqual(bare.code, 0)

@@ -98,7 +98,10 @@ export const run = (
       const child = spawn(process.execPath, [bin, ...args], {
         env: options.env,
         cwd: options.cwd ?? options.env.HOME,
-        stdio: ["ignore", "pipe", "pipe"]
+        stdio: ["ignore", "pipe", "pipe"],
+        // A session of its own: no controlling terminal (/dev/tty), as under CI or cron, even when
+        // the tests run in one.
+        detached: true
       })
       let stdout = ""
       let stderr = ""
@@ -148,7 +151,8 @@ const tmux = (args: ReadonlyArray<string>): Effect.Effect<string> =>
       resume(error === null ? Effect.succeed(stdout) : Effect.die(new Error(`tmux ${args[0]}: ${stderr || error.message}`))))
   })
 
-const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`
+/** `word` quoted for sh. */
+export const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`
 
 export interface Terminal {
   /** Types `keys` (literally) and optionally Enter. */
