@@ -132,9 +132,7 @@ export const makeFile = (options: FileOptions = {}): Effect.Effect<TokenLock.Ser
                 new CredentialStoreError({
                   store: describe,
                   key,
-                  detail: error instanceof LockFile.LockTimeout
-                    ? `Timed out waiting for the lock ${error.path} (${error.holder})`
-                    : `Cannot take the lock ${error.path}: ${String(error.cause)}`
+                  detail: error.message
                 })
               )
           )

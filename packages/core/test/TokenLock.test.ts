@@ -3,6 +3,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -126,6 +127,36 @@ describe("TokenLock", () => {
         assert.isAtLeast(waited, 600)
         assert.isBelow(waited, 2_000)
       })))
+
+    it.live("a lock from the future (the clock stepped back) held by another live pid is broken, not kept until the clock catches up", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const directory = yield* tempDir
+        // a live process that is not the lock's holder: its pid was reused
+        const other = yield* Effect.acquireRelease(
+          Effect.sync(() => ChildProcess.spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" })),
+          (child) => Effect.sync(() => child.kill("SIGKILL"))
+        )
+        const pid = other.pid!
+        const write = (key: string, ahead: number) => {
+          const path = Path.join(directory, `${key}.lock`)
+          const at = Date.now() + ahead
+          Fs.writeFileSync(path, JSON.stringify({ pid, host: Os.hostname(), owner: "stepped-back", at }), { mode: 0o600 })
+          Fs.utimesSync(path, at / 1000, at / 1000)
+        }
+        const lock = yield* build(TokenLock.layerFile({ directory, staleAfter: "1 second", timeout: "5 seconds" }))
+        // an hour ahead: stale at once (today it would stay live for an hour)
+        write("hour", 3_600_000)
+        yield* lock.withLock("hour", Effect.void)
+        // a little ahead: stale within twice staleAfter
+        write("little", 800)
+        yield* lock.withLock("little", Effect.void)
+        // an empty lock file from the future (its holder died before writing it) is bounded too
+        const empty = Path.join(directory, "empty.lock")
+        Fs.writeFileSync(empty, "", { mode: 0o600 })
+        Fs.utimesSync(empty, Date.now() / 1000 + 3_600, Date.now() / 1000 + 3_600)
+        yield* lock.withLock("empty", Effect.void)
+        assert.deepStrictEqual(Fs.readdirSync(directory), [])
+      })), 20_000)
   })
 
   describe.skipIf(!Programs.shouldRun(RedisServer.program))("redis", () => {

@@ -309,10 +309,13 @@ for (const backend of backends) {
         // 10 min lifetime: margin min(5 min, 20 %) = 2 min, so the refresh is due at 8 min
         yield* TestClock.adjust(Duration.minutes(8))
         // the refresh runs in the background, with real file I/O: wait (in real time) for it
-        for (let i = 0; i < 200 && (yield* script.calls).refresh === 0; i++) {
+        // (until the store holds the new token and the source has taken it: the save comes first)
+        const renewed = Effect.all([store.load(key), tokens.current]).pipe(
+          Effect.map((both) => both.every((token) => Option.exists(token, (t) => value(t) === "token-2")))
+        )
+        for (let i = 0; i < 500 && !(yield* renewed); i++) {
           yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
         }
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
         assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 1, revoke: 0 })
         assert.strictEqual(value(Option.getOrThrow(yield* store.load(key))), "token-2")
         assert.strictEqual(value(yield* tokens.get), "token-2")

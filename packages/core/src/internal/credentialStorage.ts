@@ -95,11 +95,13 @@ const layerFor = (
       )
     case "keyring":
       return Layer.merge(
-        Layer.sync(TokenStore.TokenStore, () =>
-          TokenStore.make(
+        Layer.scoped(
+          TokenStore.TokenStore,
+          Effect.map(
             StoreKeyring.make({ service: options.keyringService, timeout: options.keyringTimeout }),
-            selection.describe
-          )),
+            (store) => TokenStore.make(store, selection.describe)
+          )
+        ),
         fileLock(options)
       )
     case "redis":
