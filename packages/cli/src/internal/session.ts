@@ -23,6 +23,7 @@ import * as Path from "node:path"
 import type { Globals } from "./globals.js"
 import * as Output from "./output.js"
 import * as SiteStrategy from "./siteStrategy.js"
+import * as TokenPolicy from "./tokenPolicy.js"
 
 /** @internal */
 export const configPathOf = (globals: Globals): string =>
@@ -151,7 +152,7 @@ export const token = (
   Effect.gen(function*() {
     const strategy = yield* plan.strategy(ask)
     if (Option.isNone(plan.storage)) return yield* strategy.acquire
-    const outer = yield* TokenStore.persisted(strategy, { key: plan.storeKey })
-    const source = yield* TokenSource.make(outer, { revokeOnClose: false })
+    const outer = yield* TokenStore.persisted(strategy, { key: plan.storeKey, policy: TokenPolicy.policy })
+    const source = yield* TokenSource.make(outer, { revokeOnClose: false, policy: TokenPolicy.policy })
     return yield* source.get
   })
