@@ -5,7 +5,6 @@
  *
  * @internal
  */
-import * as Sites from "@effect-auth/core/Sites"
 import * as Effect from "effect/Effect"
 import * as Spec from "./commandSpec.js"
 import * as Help from "./help.js"
@@ -156,7 +155,7 @@ const format = (shell: Shell, candidate: Candidate): string =>
 
 /** The configured sites' names; none when the configuration cannot be read. */
 const siteNames = (config: string | undefined): Effect.Effect<ReadonlyArray<Candidate>> =>
-  Sites.load(Session.configPathOf({ at: undefined, config, json: false, verbose: false })).pipe(
+  Session.loadConfig({ at: undefined, config, json: false, verbose: false }).pipe(
     Effect.map((loaded) => loaded.sites.map((site) => ({ value: site.name, description: `${site.provider} ${site.method}` }))),
     Effect.orElseSucceed(() => [])
   )
