@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Output from "../internal/output.js"
 import { Globals } from "../internal/globals.js"
 import * as Session from "../internal/session.js"
+import * as SiteStrategy from "../internal/siteStrategy.js"
 import * as Providers from "../Providers.js"
 
 const options = (providers: ReadonlyArray<Provider.Provider>) => ({
@@ -64,7 +65,7 @@ export const make = (providers: ReadonlyArray<Provider.Provider>) =>
       plan.principal !== undefined
         ? Effect.succeed(plan.principal)
         : plan.whoami(token).pipe(
-          Effect.map((user) => user.email),
+          Effect.map(SiteStrategy.principalOf),
           Effect.catchAll(() => Effect.succeed(undefined))
         )
     yield* Session.withStorage(
@@ -81,7 +82,7 @@ export const make = (providers: ReadonlyArray<Provider.Provider>) =>
             const checked = yield* plan.whoami(stored.value).pipe(
               Effect.map((user): { readonly valid: boolean; readonly user: string | undefined } => ({
                 valid: true,
-                user: user.email ?? plan.principal
+                user: SiteStrategy.principalOf(user) ?? plan.principal
               })),
               Effect.catchAll((error) =>
                 Effect.succeed({
