@@ -849,6 +849,52 @@ describe("Sites properties", () => {
     { fastCheck: { numRuns: 200 } }
   )
 
+  const prototypeName = FastCheck.oneof(
+    FastCheck.constantFrom(
+      "constructor",
+      "toString",
+      "__proto__",
+      "hasOwnProperty",
+      "valueOf",
+      "isPrototypeOf",
+      "__defineGetter__",
+      "toLocaleString"
+    ),
+    FastCheck.stringMatching(/^[A-Za-z0-9_-]{1,12}$/)
+  )
+
+  it.effect.prop(
+    "site names like Object.prototype's members are sites like any other: add, parse, resolve, modify, default, remove",
+    { names: FastCheck.uniqueArray(prototypeName, { minLength: 1, maxLength: 4 }) },
+    ({ names }) =>
+      Effect.gen(function*() {
+        let text = ""
+        for (const name of names) text = yield* Sites.addSite(text, name, { email: `${name}@x` })
+        text = yield* Sites.setDefault(text, names[0])
+        const config = yield* Sites.parse(text, "c.toml")
+        assert.deepStrictEqual(config.sites.map((site) => site.name), names)
+        for (const name of names) {
+          const site = yield* Sites.resolve(config, { site: name, env: {} })
+          assert.strictEqual(Sites.text(site, "email"), `${name}@x`)
+          assert.strictEqual(Sites.plan(Sites.providers, site).storeKey, `${name}/${name}@x`)
+          // the environment and .env are read as own keys only
+          const fromEnv = yield* Sites.resolve(config, { site: name, env: { [`EFFECT_AUTH_EMAIL`]: "env@x" }, dotenv: {} })
+          assert.strictEqual(Sites.text(fromEnv, "email"), "env@x")
+        }
+        assert.strictEqual((yield* Sites.resolve(config, { env: {} })).name, names[0])
+        const modified = yield* Sites.modifySite(text, names[0], { api_url: "https://api.example" })
+        const site = (yield* Sites.parse(modified, "c.toml")).sites.find((candidate) => candidate.name === names[0])
+        assert.strictEqual(site === undefined ? undefined : Sites.text(site, "api_url"), "https://api.example")
+        const removed = yield* Sites.removeSite(modified, names[0], { force: true })
+        assert.deepStrictEqual((yield* Sites.parse(removed, "c.toml")).sites.map((s) => s.name), names.slice(1))
+        // a .env `__proto__` line is dropped (as dotenv does); other such names are plain keys
+        const variables = Sites.parseDotEnv("__proto__=x\nconstructor=y\n")
+        assert.deepStrictEqual(Object.entries(variables), [["constructor", "y"]])
+        assert.isNull(Object.getPrototypeOf(variables))
+      }),
+    { fastCheck: { numRuns: 100 } }
+  )
+
   let editsSucceeded = 0
   const configish = FastCheck.array(
     FastCheck.constantFrom(
