@@ -10,6 +10,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as AuthError from "./AuthError.js"
 import type { Token } from "./Token.js"
@@ -120,12 +121,16 @@ export const make = (source: TokenSource.Service, options?: Options) =>
       Effect.map(source.get, (token) => HttpClientRequest.setHeader(request, "authorization", signed(token)))
     ),
     // `send` runs the whole request, signing included, so running it again after a 401 signs the
-    // retry with the current token; the successful path costs one `flatMap`.
+    // retry with the current token; the successful path costs one `flatMap` and a failure frame,
+    // and whatever leaves carries the header redacted.
     HttpClient.transformResponse((send) =>
       Effect.flatMap(send, (response) =>
         response.status === 401
-          ? unauthorized(source, classify, response, recover(source, signed, classified(send), response, refused))
-          : Effect.succeed(response))
+          ? Effect.map(
+            unauthorized(source, classify, response, recover(source, signed, classified(send), response, refused)),
+            redactSent
+          )
+          : Effect.succeed(redactSent(response))).pipe(Effect.catchAll((error) => Effect.fail(redactLeaving(error))))
     )
   )
 }
@@ -178,6 +183,41 @@ const recover = <E, R>(
   }
   return loop(first)
 }
+
+/**
+ * What leaves the middleware (a response, an `HttpClientError`) carries the request as sent, whose
+ * `Authorization` header holds the token as a plain string: `JSON.stringify` and `util.inspect` (what
+ * `console.log`, pino, winston and Sentry do) would print it. Once the request is sent, its header
+ * becomes `<scheme> <redacted>`: the request object is the middleware's own (built by `setHeader`
+ * when signing), and a request sent again through the middleware is signed again.
+ */
+const redactLeaving = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null) {
+    if ("request" in value && isRequest(value.request)) redactHeader(value.request)
+    if ("response" in value && Predicate.hasProperty(value.response, "request") && isRequest(value.response.request)) {
+      redactHeader(value.response.request)
+    }
+  }
+  return value
+}
+
+const redactSent = (response: HttpClientResponse.HttpClientResponse): HttpClientResponse.HttpClientResponse => {
+  redactHeader(response.request)
+  return response
+}
+
+const isRequest = (u: unknown): u is HttpClientRequest.HttpClientRequest =>
+  Predicate.hasProperty(u, HttpClientRequest.TypeId)
+
+const redactHeader = (request: HttpClientRequest.HttpClientRequest): void => {
+  const headers: Record<string, string> = request.headers
+  const header = headers["authorization"]
+  if (header === undefined || header.endsWith(redacted)) return
+  const space = header.indexOf(" ")
+  headers["authorization"] = space < 0 ? redacted.trimStart() : `${header.slice(0, space)}${redacted}`
+}
+
+const redacted = " <redacted>"
 
 const urlPath = (url: string): string => {
   try {
