@@ -22,7 +22,11 @@ import * as Providers from "../Providers.js"
 const options = (providers: ReadonlyArray<Provider.Provider>) => ({
   method: Options.choice("method", Sites.registry(providers).methods)
     .pipe(Options.withDescription("How to log in; default: the site's method"), Options.optional),
-  email: Options.text("email").pipe(Options.withDescription("The user to log in as"), Options.optional),
+  email: Options.text("email").pipe(
+    Options.withPseudoName("EMAIL"),
+    Options.withDescription("The user to log in as; default: the site's email"),
+    Options.optional
+  ),
   force: Options.boolean("force").pipe(Options.withDescription("Log in again even when a usable login is stored"))
 })
 
