@@ -63,14 +63,14 @@ describe("Sites.layer and the CLI", () => {
     it.scoped("a library refresh is what `effect-auth token` prints next", () =>
       Effect.gen(function*() {
         const { env, server } = yield* setup
-        // A 12 s token is due at once: the program refreshes it.
-        yield* server.setTokenLifetime("12 seconds")
+        // A 3-minute token is fresh for the CLI, and due for a program that renews 10 minutes ahead.
+        yield* server.setTokenLifetime("3 minutes")
         yield* Effect.addFinalizer(() => server.setTokenLifetime(AnaplanAuthServer.defaultTokenLifetime))
         const login = yield* Cli.run(["token"], { env: { ...env, EFFECT_AUTH_PASSWORD: password } })
         assert.strictEqual(login.code, 0, login.stderr)
         yield* server.setTokenLifetime(AnaplanAuthServer.defaultTokenLifetime)
         const before = yield* server.counters
-        const refreshed = yield* runProgram(["token"], env)
+        const refreshed = yield* runProgram(["token", "--refresh-early"], env)
         assert.strictEqual(refreshed.code, 0, refreshed.stderr)
         assert.notStrictEqual(refreshed.stdout, login.stdout)
         assert.strictEqual((yield* server.counters).refresh - before.refresh, 1, "the program refreshed once")

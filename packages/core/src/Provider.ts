@@ -35,12 +35,13 @@ import type { Token } from "./Token.js"
  * How a field's value is read and checked: `text` (a string, optionally one of `choices`), `url`
  * (an absolute URL, `http:`/`https:` unless `protocols` says otherwise), `path` (`~` expanded,
  * relative to the config file when written there), `secret` (kept `Redacted`), `list` (an array
- * of strings, or a space-separated string).
+ * of strings, or a space-separated string), `boolean` (`true`/`false` in the file; `true`, `false`,
+ * `1`, `0`, `yes`, `no` in the environment; the value is the string `"true"` or `"false"`).
  *
  * @since 0.1.0
  * @category models
  */
-export type FieldKind = "text" | "url" | "path" | "secret" | "list"
+export type FieldKind = "text" | "url" | "path" | "secret" | "list" | "boolean"
 
 /**
  * One key of a `[sites.NAME]` table. Its environment variable is `EFFECT_AUTH_<NAME UPPERCASE>`.
@@ -60,6 +61,8 @@ export interface Field<K extends FieldKind = FieldKind> {
   readonly protocols?: ReadonlyArray<string> | undefined
   /** `path`: the file holds the value of this secret field (`password_file` holds `password`). */
   readonly holds?: string | undefined
+  /** A further check of a text value: a message saying what is wrong (never echoing a secret), or `undefined`. */
+  readonly check?: ((value: string) => string | undefined) | undefined
 }
 
 /**
@@ -78,6 +81,7 @@ export type Fields = { readonly [name: string]: Field }
  */
 export type FieldValue<K extends FieldKind = FieldKind> = K extends "secret" ? Redacted.Redacted<string>
   : K extends "list" ? ReadonlyArray<string>
+  : K extends "boolean" ? "true" | "false"
   : string
 
 /**
@@ -99,7 +103,8 @@ export const field = {
   url: internal.fieldOf("url"),
   path: internal.fieldOf("path"),
   secret: internal.fieldOf("secret"),
-  list: internal.fieldOf("list")
+  list: internal.fieldOf("list"),
+  boolean: internal.fieldOf("boolean")
 } as const
 
 /**
@@ -165,6 +170,11 @@ export interface Plan {
   readonly strategy: Effect.Effect<AuthStrategy.AuthStrategy, never, HttpClient.HttpClient | Interaction>
   /** "Who am I": the site's user API, OpenID userinfo, or the client's own identity. */
   readonly whoami?: ((token: Token) => Effect.Effect<User, AuthError, HttpClient.HttpClient>) | undefined
+  /**
+   * `false` when the strategy keeps nothing worth storing (a static key from the configuration):
+   * no store is opened and the key is read afresh every time. Default `true`.
+   */
+  readonly stores?: boolean | undefined
   /** Variables `effect-auth exec` sets besides `EFFECT_AUTH_TOKEN`. */
   readonly environment?: ((token: Token) => Record<string, string>) | undefined
 }
@@ -298,3 +308,18 @@ export const asker: (site: string) => Effect.Effect<internal.Asker, never, Inter
  * @category models
  */
 export type Asker = internal.Asker
+
+/**
+ * A strategy that hands out a configured token or key as it is: no expiry, nothing to renew
+ * (`method = "token"`, or a provider's static API key). Without a token it fails with
+ * `LoginRequired` naming `EFFECT_AUTH_TOKEN`.
+ *
+ * @since 0.1.0
+ * @category strategies
+ */
+export const staticToken: (options: {
+  readonly site: string
+  readonly name: string
+  readonly token: Redacted.Redacted<string> | undefined
+  readonly tokenType?: string | undefined
+}) => AuthStrategy.AuthStrategy = internal.staticToken

@@ -109,6 +109,21 @@ describe("LoginAgent loopback", () => {
       assert.include(output.join(""), "https://op.example/auth?")
     }))
 
+  it.effect("a provider's own pages: the browser is sent on to its success or error page", () =>
+    Effect.gen(function*() {
+      const pages = { success: "https://anaconda.example/app/local-login-success", error: "https://anaconda.example/app/local-login-error" }
+      for (const [query, location] of [["code=c&state=S", pages.success], ["error=access_denied&state=S", pages.error]] as const) {
+        const { authorize, redirectUri } = yield* setup()
+        const fiber = yield* Effect.fork(Effect.exit(authorize(LoginAgent.loopback({ pages }))))
+        const uri = yield* redirectUri
+        const response = yield* Effect.promise(() => fetch(`${uri}?${query}`, { redirect: "manual" }))
+        assert.strictEqual(response.status, 303)
+        assert.strictEqual(response.headers.get("location"), location)
+        assert.strictEqual(response.headers.get("referrer-policy"), "no-referrer")
+        yield* Fiber.join(fiber)
+      }
+    }))
+
   it.effect("error=access_denied is LoginCancelled, shown as an error page; the server closes", () =>
     Effect.gen(function*() {
       const { authorize, redirectUri } = yield* setup()

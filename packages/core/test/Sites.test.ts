@@ -808,7 +808,7 @@ describe("Sites properties", () => {
         if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "InvalidConfiguration")
         else assert.isTrue(result.right.exists)
       }),
-    { fastCheck: { numRuns: 500 } }
+    { timeout: 180_000, fastCheck: { numRuns: 500 } }
   )
 
   const nasty = FastCheck.oneof(
@@ -832,7 +832,7 @@ describe("Sites properties", () => {
         assert.deepStrictEqual(Sites.list(site, "scopes"), scopes)
         assert.isTrue(text.startsWith(fixture))
       }),
-    { fastCheck: { numRuns: 200 } }
+    { timeout: 180_000, fastCheck: { numRuns: 200 } }
   )
 
   it.effect.prop(
@@ -846,7 +846,7 @@ describe("Sites properties", () => {
         assert.strictEqual(Sites.text(site, "client_id"), clientId)
         assertKept(fixture, text, ["email = \"me@example.com\"   # my login", "client_id = \"sandbox-client\""])
       }),
-    { fastCheck: { numRuns: 200 } }
+    { timeout: 180_000, fastCheck: { numRuns: 200 } }
   )
 
   const prototypeName = FastCheck.oneof(
@@ -892,7 +892,7 @@ describe("Sites properties", () => {
         assert.deepStrictEqual(Object.entries(variables), [["constructor", "y"]])
         assert.isNull(Object.getPrototypeOf(variables))
       }),
-    { fastCheck: { numRuns: 100 } }
+    { timeout: 180_000, fastCheck: { numRuns: 100 } }
   )
 
   let editsSucceeded = 0
@@ -971,7 +971,7 @@ describe("Sites properties", () => {
           assert.strictEqual(typeof Sites.diff(text, result.right), "string")
         }
       }),
-    { fastCheck: { numRuns: 400 } }
+    { timeout: 180_000, fastCheck: { numRuns: 400 } }
   )
 
   it("the edit property above exercised successful edits", () => {

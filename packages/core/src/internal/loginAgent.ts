@@ -35,6 +35,11 @@ export type Redirect =
     readonly port?: number | undefined
     /** Default `/callback`. */
     readonly path?: string | undefined
+    /**
+     * Where the browser goes once the redirect arrives (a provider's own pages, as anaconda-auth's
+     * `/app/local-login-success` and `/app/local-login-error`), instead of the local page.
+     */
+    readonly pages?: { readonly success: string; readonly error: string } | undefined
   }
   | { readonly _tag: "Paste"; readonly redirectUri: string }
 
@@ -151,6 +156,10 @@ const reply = (status: number, title: string, body: string): HttpServerResponse.
     contentType: "text/html; charset=utf-8",
     headers: pageHeaders
   })
+
+/** Sends the browser on to a provider's page (no code or state in it). */
+const seeOther = (location: string): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.empty({ status: 303, headers: { ...pageHeaders, location } })
 
 /**
  * The one-shot redirect server: `app` on `host:port` (0: ephemeral) on `@effect/platform`'s
@@ -274,11 +283,15 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Termi
           return Either.match(validated, {
             onLeft: (error) => {
               complete(Exit.fail(error))
-              return reply(400, "Login failed", `${error.message} You can close this window.`)
+              return redirect.pages !== undefined ?
+                seeOther(redirect.pages.error) :
+                reply(400, "Login failed", `${error.message} You can close this window.`)
             },
             onRight: (response) => {
               complete(Exit.succeed({ ...response, redirectUri }))
-              return reply(200, "Logged in", "You are logged in. You can close this window and return to the terminal.")
+              return redirect.pages !== undefined ?
+                seeOther(redirect.pages.success) :
+                reply(200, "Logged in", "You are logged in. You can close this window and return to the terminal.")
             }
           })
         })

@@ -3,9 +3,12 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { LoginCancelled, LoginRequired } from "../AuthError.js"
+import * as AuthStrategy from "../AuthStrategy.js"
 import type * as Provider from "../Provider.js"
+import * as Token from "../Token.js"
 
 /** A constructor of fields of one kind. @internal */
 export const fieldOf = <K extends Provider.FieldKind>(kind: K) =>
@@ -20,6 +23,8 @@ const kindSchema = (kind: Provider.FieldKind): Schema.Schema.Any =>
     Schema.RedactedFromSelf(Schema.String) :
     kind === "list" ?
     Schema.Array(Schema.String) :
+    kind === "boolean" ?
+    Schema.Literal("true", "false") :
     Schema.String
 
 /** @internal */
@@ -112,3 +117,30 @@ export const asker = (site: string): Effect.Effect<Asker, never, Provider.Intera
     })
   })
 
+
+/** A strategy that hands out a configured token as it is (no expiry, nothing to renew). @internal */
+export const staticToken = (options: {
+  readonly site: string
+  readonly name: string
+  readonly token: Redacted.Redacted<string> | undefined
+  readonly tokenType?: string | undefined
+}): AuthStrategy.AuthStrategy =>
+  AuthStrategy.make({
+    name: options.name,
+    site: options.site,
+    acquire: Effect.suspend(() => {
+      const token = options.token
+      return token === undefined ?
+        Effect.fail(
+          new LoginRequired({
+            site: options.site,
+            detail: "The token method needs a token and none is set",
+            hint: "Set EFFECT_AUTH_TOKEN (or token in the site's table)."
+          })
+        ) :
+        Effect.clockWith((clock) =>
+          Effect.map(clock.currentTimeMillis, (now) =>
+            Token.make({ accessToken: token, tokenType: options.tokenType ?? "Bearer", issuedAt: now }))
+        )
+    })
+  })

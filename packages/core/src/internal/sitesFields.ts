@@ -179,6 +179,14 @@ export const checkValue = (registry: Registry, name: string, value: unknown): Ch
       }`
     }
   }
+  if (spec.kind === "boolean") {
+    if (typeof value === "boolean") return { value: String(value) }
+    const word = typeof value === "string" ? value.trim().toLowerCase() : undefined
+    if (word === "") return { value: undefined }
+    if (word === "true" || word === "1" || word === "yes") return { value: "true" }
+    if (word === "false" || word === "0" || word === "no") return { value: "false" }
+    return { error: `expected true or false, got ${typeof value === "string" ? JSON.stringify(value) : describeType(value)}` }
+  }
   if (typeof value === "boolean" && spec.choices?.includes(String(value)) === true) return { value: String(value) }
   if (typeof value !== "string") {
     return { error: `expected a string in quotes, got ${describeType(value)}` }
@@ -193,6 +201,6 @@ export const checkValue = (registry: Registry, name: string, value: unknown): Ch
     oneOf(value, spec.choices, name === "storage" ? "storage kind" : `value of ${name}`) :
     spec.kind === "url" ?
     checkUrl(value, spec.protocols ?? ["http:", "https:"], spec.protocols === undefined) :
-    undefined
+    spec.check?.(value)
   return error === undefined ? { value } : { error }
 }

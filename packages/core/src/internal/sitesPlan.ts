@@ -8,17 +8,21 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { InvalidConfiguration, LoginRequired } from "../AuthError.js"
-import * as AuthStrategy from "../AuthStrategy.js"
+import { InvalidConfiguration } from "../AuthError.js"
 import type * as Provider from "../Provider.js"
 import type * as Sites from "../Sites.js"
 import type { Site } from "../Sites.js"
-import * as TokenModule from "../Token.js"
 import * as TokenStore from "../TokenStore.js"
+import { staticToken } from "./provider.js"
 import * as Fields from "./sitesFields.js"
 
 /** @internal */
 export type Plan = Sites.Plan
+
+const secretOf = (site: Site, field: string): Redacted.Redacted<string> | undefined => {
+  const value = site.values.get(field)
+  return Redacted.isRedacted(value) ? value as Redacted.Redacted<string> : undefined
+}
 
 const text = (site: Site, field: string): string | undefined => {
   const value = site.values.get(field)
@@ -31,27 +35,6 @@ export const siteOf = (site: Site): Provider.SiteOf<Provider.Fields> => ({
   method: site.method,
   values: Object.assign(Object.create(null), Object.fromEntries(site.values))
 })
-
-const staticStrategy = (site: Site, tokenType: string): AuthStrategy.AuthStrategy =>
-  AuthStrategy.make({
-    name: `${site.provider}-token`,
-    site: site.name,
-    acquire: Effect.suspend(() => {
-      const token = site.values.get("token")
-      return !Redacted.isRedacted(token) ?
-        Effect.fail(
-          new LoginRequired({
-            site: site.name,
-            detail: "The token method needs a token and none is set",
-            hint: "Set EFFECT_AUTH_TOKEN (or token in the site's table)."
-          })
-        ) :
-        Effect.clockWith((clock) =>
-          Effect.map(clock.currentTimeMillis, (now) =>
-            TokenModule.make({ accessToken: token as Redacted.Redacted<string>, tokenType, issuedAt: now }))
-        )
-    })
-  })
 
 const noWhoami = (site: Site) => () =>
   Effect.fail(
@@ -72,7 +55,7 @@ export const plan = (providers: ReadonlyArray<Provider.Provider>, site: Site): P
   const provider = registry.provider(site.provider) ?? registry.defaultProvider
   const planned = provider.plan(siteOf(site))
   const principal = planned.principal
-  const isStatic = site.method === "token"
+  const isStatic = site.method === "token" || planned.stores === false
   return {
     site,
     provider: provider.name,
@@ -87,7 +70,14 @@ export const plan = (providers: ReadonlyArray<Provider.Provider>, site: Site): P
         redisUrl: text(site, "redis_url"),
         redisPrefix: text(site, "redis_prefix")
       }),
-    strategy: isStatic ? Effect.succeed(staticStrategy(site, provider.tokenType ?? "Bearer")) : planned.strategy,
+    strategy: site.method === "token" ?
+      Effect.succeed(staticToken({
+        site: site.name,
+        name: `${site.provider}-token`,
+        token: secretOf(site, "token"),
+        tokenType: provider.tokenType
+      })) :
+      planned.strategy,
     whoami: planned.whoami ?? noWhoami(site),
     environment: (token) => ({
       ...planned.environment?.(token),

@@ -2,8 +2,20 @@
  * Palantir Foundry (Multipass OAuth 2): endpoints and quirks only. Public clients use the
  * authorization code grant with PKCE; confidential ones may use client credentials.
  *
+ * Refresh tokens (Foundry's OAuth 2 documentation, palantir-oauth-client): they rotate on every
+ * use; a reuse within one minute of the first use is tolerated (for network failures), which is
+ * what lets a refresh whose answer was lost be sent again; a later reuse ends every token of the
+ * grant; a refresh token unused for 30 days expires. The toolkit never spends one twice on
+ * purpose: the new refresh token is stored before the access token is handed out, and processes
+ * that share a store refresh one at a time (`TokenLock`). When a refresh is refused, the error
+ * says which of these may have happened and to log in again.
+ *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { TokenExpired } from "../AuthError.js"
+import type * as AuthStrategy from "../AuthStrategy.js"
 import type * as OAuth2 from "../OAuth2.js"
 import type * as OAuth2Auth from "../OAuth2Auth.js"
 import * as OAuth2Provider from "../OAuth2Provider.js"
@@ -40,6 +52,27 @@ export const make = (options: {
   }
 }
 
+/**
+ * What a refused Foundry refresh means: the refresh token was unused for 30 days, or reused more
+ * than a minute after its first use (which ended the whole grant). The Foundry provider wraps its
+ * strategies with it.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const explainRefusedRefresh = (strategy: AuthStrategy.AuthStrategy): AuthStrategy.AuthStrategy => ({
+  ...strategy,
+  refresh: Option.map(strategy.refresh, (refresh) => (token) =>
+    Effect.mapError(refresh(token), (error) =>
+      error._tag === "InvalidCredentials" || error._tag === "TokenExpired" ?
+        new TokenExpired({
+          site: error.site,
+          detail: `${error.detail} (Foundry refresh tokens expire after 30 days unused, and a reuse more than a minute after the first ends the login)`,
+          hint: `Log in again${error.site === undefined ? "" : ` (\`effect-auth login --at ${error.site}\`)`}.`
+        }) :
+        error))
+})
+
 const fields = {
   hostname: Provider.field.text("The Foundry stack's host, e.g. example.palantirfoundry.com", { identity: true }),
   userinfo_url: OAuth2Provider.endpointFields.userinfo_url,
@@ -67,7 +100,7 @@ export const provider: Provider.Provider = Provider.erase(Provider.make({
   plan: (site) => {
     const values = site.values
     return {
-      strategy: OAuth2Provider.strategy(
+      strategy: Effect.map(OAuth2Provider.strategy(
         site,
         "foundry",
         make({
@@ -76,7 +109,7 @@ export const provider: Provider.Provider = Provider.erase(Provider.make({
           scopes: values.scopes,
           site: site.name
         })
-      ),
+      ), explainRefusedRefresh),
       whoami: OAuth2Provider.whoami(site, { userinfoUrl: values.userinfo_url })
     }
   }
