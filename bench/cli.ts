@@ -61,7 +61,7 @@ const loggedIn = (url: string, storage: "file" | "keyring", env: Record<string, 
     return homeEnv
   })
 
-export const tokenStartup = Effect.gen(function*() {
+export const tokenStartup: Effect.Effect<ReadonlyArray<Result>, unknown> = Effect.gen(function*() {
   const bin = yield* Cli.bundle
   const server = yield* AnaplanAuthServer.make()
   // a private D-Bus session with an unlocked gnome-keyring (what `auto` picks on a desktop)

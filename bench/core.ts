@@ -6,13 +6,12 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import { performance } from "node:perf_hooks"
 import * as AuthHttpClient from "../packages/core/src/AuthHttpClient.js"
 import * as Testing from "../packages/core/src/Testing.js"
 import * as TokenSource from "../packages/core/src/TokenSource.js"
 import { type Result, median } from "./report.js"
+import { emulatorHost } from "./soak.js"
 
 /** Time `n` sequential runs of `effect` inside one fiber; nanoseconds per run. */
 const perOp = <A, E>(effect: Effect.Effect<A, E>, n: number) =>
@@ -22,7 +21,7 @@ const perOp = <A, E>(effect: Effect.Effect<A, E>, n: number) =>
     return ((performance.now() - start) * 1e6) / n
   })
 
-export const getVsRefGet = Effect.gen(function*() {
+export const getVsRefGet: Effect.Effect<ReadonlyArray<Result>, unknown> = Effect.gen(function*() {
   const script = yield* Testing.scriptedStrategy({ lifetime: Duration.hours(1) })
   const source = yield* TokenSource.make(script.strategy)
   const token = yield* source.get
@@ -41,13 +40,13 @@ export const getVsRefGet = Effect.gen(function*() {
       name: "TokenSource.get (fresh token) vs Ref.get",
       figure: `${(g / b).toFixed(2)}x`,
       detail: `median ${g.toFixed(0)} ns vs ${b.toFixed(0)} ns per call`,
-      goal: "<= 2x, median <= 1 us",
-      met: g / b <= 2 && g <= 1000
+      goal: "<= 1.5x (issue 17), median <= 1 us",
+      met: g / b <= 1.5 && g <= 1000
     }
   ] satisfies Array<Result>
 }).pipe(Effect.scoped)
 
-export const coldGets = Effect.gen(function*() {
+export const coldGets: Effect.Effect<ReadonlyArray<Result>, unknown> = Effect.gen(function*() {
   const script = yield* Testing.scriptedStrategy({ latency: Duration.millis(20) })
   const source = yield* TokenSource.make(script.strategy)
   yield* Effect.all(Array.from({ length: 10_000 }, () => source.get), { concurrency: "unbounded" })
@@ -63,25 +62,9 @@ export const coldGets = Effect.gen(function*() {
   ] satisfies Array<Result>
 }).pipe(Effect.scoped)
 
-const listen = () =>
-  Effect.acquireRelease(
-    Effect.async<Server>((resume) => {
-      const server = createServer((_req, res) => {
-        res.writeHead(200, { "content-type": "text/plain" })
-        res.end("ok")
-      })
-      server.keepAliveTimeout = 60_000
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-    }),
-    (server) =>
-      Effect.async<void>((resume) => {
-        server.close(() => resume(Effect.void))
-      })
-  )
-
-export const middlewareThroughput = Effect.gen(function*() {
-  const server = yield* listen()
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+export const middlewareThroughput: Effect.Effect<ReadonlyArray<Result>, unknown> = Effect.gen(function*() {
+  // the server in another process, so that its work is not counted against the client's
+  const url = (yield* emulatorHost("35 minutes")).urls.plain
   const bare = yield* HttpClient.HttpClient
   const script = yield* Testing.scriptedStrategy({ lifetime: Duration.hours(1) })
   const source = yield* TokenSource.make(script.strategy)
@@ -114,9 +97,9 @@ export const middlewareThroughput = Effect.gen(function*() {
     {
       name: "requests/s through AuthHttpClient vs the bare client",
       figure: `${ratio.toFixed(3)}x`,
-      detail: `median of 15 paired trials; ${median(a).toFixed(0)} vs ${median(b).toFixed(0)} req/s, ${requests} requests per trial, concurrency 16, loopback`,
-      goal: ">= 0.95x",
-      met: ratio >= 0.95
+      detail: `median of 15 paired trials; ${median(a).toFixed(0)} vs ${median(b).toFixed(0)} req/s, ${requests} requests per trial, concurrency 16, loopback, server in another process`,
+      goal: ">= 0.97x (issue 17)",
+      met: ratio >= 0.97
     }
   ] satisfies Array<Result>
 }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))

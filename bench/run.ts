@@ -8,11 +8,13 @@ import { tokenStartup } from "./cli.js"
 import { coldGets, getVsRefGet, middlewareThroughput } from "./core.js"
 import { crossProcessUpstreamCalls, getAccessTokenPeer } from "./peers.js"
 import type { Result } from "./report.js"
+import { coldStart, soak } from "./soak.js"
 
 const suites: ReadonlyArray<readonly [string, Effect.Effect<ReadonlyArray<Result>, unknown>]> = [
   ["core", Effect.all([getVsRefGet, coldGets, middlewareThroughput]).pipe(Effect.map((r) => r.flat()))],
   ["peers", getAccessTokenPeer],
   ["fleet", crossProcessUpstreamCalls],
+  ["soak", Effect.all([soak, coldStart]).pipe(Effect.map((r) => r.flat()))],
   ["cli", tokenStartup]
 ]
 

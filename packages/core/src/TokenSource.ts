@@ -53,6 +53,11 @@ export declare namespace TokenSource {
     readonly login: Effect.Effect<Token, AuthError>
     /** The held token, fresh or not, without any I/O. */
     readonly current: Effect.Effect<Option.Option<Token>>
+    /**
+     * The held token if `get` would serve it now, read synchronously outside any fiber (what
+     * `TokenAccessor` answers from); `undefined` when it is not fresh or when the source cannot say.
+     */
+    readonly unsafeFresh?: (() => Token | undefined) | undefined
   }
 }
 
@@ -112,7 +117,8 @@ export const makeStatic = (token: Token, options?: { readonly name?: string; rea
     invalidate: () => Effect.void,
     refresh: ready,
     login: ready,
-    current: Effect.succeed(Option.some(token))
+    current: Effect.succeed(Option.some(token)),
+    unsafeFresh: () => token
   }
 }
 

@@ -29,6 +29,10 @@ export * as TokenSource from "./TokenSource.js"
 /**
  * @since 0.1.0
  */
+export * as TokenAccessor from "./TokenAccessor.js"
+/**
+ * @since 0.1.0
+ */
 export * as LoginAgent from "./LoginAgent.js"
 /**
  * @since 0.1.0

@@ -27,6 +27,7 @@ export interface Service {
   readonly refresh: Effect.Effect<Token, AuthError.AuthError>
   readonly login: Effect.Effect<Token, AuthError.AuthError>
   readonly current: Effect.Effect<Option.Option<Token>>
+  readonly unsafeFresh: () => Token | undefined
 }
 
 /** @internal */
@@ -290,6 +291,10 @@ export const make = (
       invalidate,
       refresh: flight("refresh"),
       login: flight("login"),
-      current: Effect.sync(() => Option.fromNullable(MutableRef.get(state).token))
+      current: Effect.sync(() => Option.fromNullable(MutableRef.get(state).token)),
+      unsafeFresh: () => {
+        const s = MutableRef.get(state)
+        return s.ready !== undefined && clock.unsafeCurrentTimeMillis() < s.freshUntil ? s.token : undefined
+      }
     }
   })
