@@ -87,11 +87,13 @@ export const cachedToken = (
       ? Paths.stateDirectory(env)
       : Path.resolve(Path.dirname(file), configured.replace(/^~(?=$|\/)/, Paths.home(env)))
     const credentials = Path.join(directory, "credentials.json")
-    if (!private0600(Fs.statSync(directory)) || !private0600(Fs.statSync(credentials))) return undefined
+    const stat = Fs.statSync(credentials)
+    // past the file store's read bound (8 MiB) the slow path reports it
+    if (!private0600(Fs.statSync(directory)) || !private0600(stat) || stat.size > 8 * 1024 * 1024) return undefined
     // The secure file's layout: `{ "version": 1, "entries": { <key>: <encoded Token> } }`.
     const contents: unknown = JSON.parse(Fs.readFileSync(credentials, "utf8"))
     if (!isTable(contents) || contents.version !== 1 || !isTable(contents.entries)) return undefined
-    const entry = contents.entries[key]
+    const entry = Object.hasOwn(contents.entries, key) ? contents.entries[key] : undefined
     if (typeof entry !== "string") return undefined
     const token: unknown = JSON.parse(entry)
     if (!isTable(token)) return undefined

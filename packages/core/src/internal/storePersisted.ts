@@ -29,14 +29,28 @@ export const fromPlatformError = (describe: string, key: string | undefined) =>
       key,
       detail: cause.detail,
       site: cause.site,
-      hint: cause.hint
+      hint: cause.hint,
+      reason: cause.reason
     })
   }
   const detail = error._tag === "SystemError"
     ? `${error.method} failed (${error.reason})${error.description === undefined ? "" : `: ${error.description}`}`
     : `${error.method} failed: ${error.description ?? "bad argument"}`
-  return new CredentialStoreError({ store: describe, key, detail })
+  const unavailable = error._tag === "SystemError" && error.reason === "TimedOut"
+  return new CredentialStoreError({ store: describe, key, detail, reason: unavailable ? "Unavailable" : undefined })
 }
+
+/** @internal */
+export const maxEntryBytes = 1024 * 1024
+
+const corrupt = (describe: string, key: string, detail: string) =>
+  new CredentialStoreError({
+    store: describe,
+    key,
+    detail,
+    reason: "Corrupt",
+    hint: "Log out to remove it (for the CLI: `effect-auth logout`), then log in again."
+  })
 
 /** @internal */
 export const makeStore = (store: KeyValueStore.KeyValueStore, describe: string): TokenStore.Service => ({
@@ -47,18 +61,15 @@ export const makeStore = (store: KeyValueStore.KeyValueStore, describe: string):
       Effect.flatMap(Option.match({
         onNone: () => Effect.succeedNone,
         onSome: (text) =>
-          decode(text).pipe(
-            Effect.map(Option.some),
-            // The parse error is not shown: it would quote the stored secrets.
-            Effect.mapError(() =>
-              new CredentialStoreError({
-                store: describe,
-                key,
-                detail: "The stored token is corrupt or truncated and cannot be read; it was left in place",
-                hint: "Log out to remove it (for the CLI: `effect-auth logout`), then log in again."
-              })
+          text.length > maxEntryBytes
+            ? Effect.fail(corrupt(describe, key, `The stored token is larger than ${maxEntryBytes} bytes; it was left in place`))
+            : decode(text).pipe(
+              Effect.map(Option.some),
+              // The parse error is not shown: it would quote the stored secrets.
+              Effect.mapError(() =>
+                corrupt(describe, key, "The stored token is corrupt or truncated and cannot be read; it was left in place")
+              )
             )
-          )
       })),
       Effect.withSpan("TokenStore.load", { attributes: { "auth.store": describe, "auth.key": key } })
     ),
@@ -102,6 +113,29 @@ export const persisted = (
         token.isFresh(now, Duration.sum(RefreshPolicy.marginFor(policy, token), policy.expirySkew)))
 
     const saved = (token: Token) => Effect.as(store.save(key, token), token)
+
+    /**
+     * The stored token. An entry that cannot be read (garbage, truncated) does not block a strategy
+     * that logs in without a person: it counts as nothing stored, with a warning when `warn` (the
+     * read under the lock, whose login then overwrites it); an interactive strategy fails with it,
+     * so a person decides.
+     */
+    const load = (warn: boolean): Effect.Effect<Option.Option<Token>, CredentialStoreError> =>
+      strategy.interactive ? store.load(key) : store.load(key).pipe(
+        Effect.catchIf(
+          (error) => error.reason === "Corrupt",
+          (error) =>
+            warn
+              ? Effect.as(
+                Effect.logWarning("the stored token cannot be read; logging in again to replace it").pipe(
+                  Effect.annotateLogs("error", error.detail),
+                  annotate
+                ),
+                Option.none()
+              )
+              : Effect.succeedNone
+        )
+      )
     const locked = <A>(effect: Effect.Effect<A, AuthError>) => lock.withLock(key, effect)
 
     const acquireAndSave = Effect.flatMap(strategy.acquire, saved)
@@ -136,13 +170,13 @@ export const persisted = (
 
     const acquire: Effect.Effect<Token, AuthError> = mode === "WriteOnly"
       ? locked(acquireAndSave)
-      : Effect.flatMap(store.load(key), (stored) =>
+      : Effect.flatMap(load(false), (stored) =>
         Effect.flatMap(
           Option.match(stored, { onNone: () => Effect.succeed(false), onSome: usable }),
           (fresh) =>
             fresh && Option.isSome(stored)
               ? Effect.succeed(stored.value)
-              : locked(Effect.flatMap(store.load(key), fromStored))
+              : locked(Effect.flatMap(load(true), fromStored))
         ))
 
     /**
@@ -175,7 +209,7 @@ export const persisted = (
      * otherwise `renew` runs on the stored token (or on `token` when nothing is stored).
      */
     const renewWith = (renew: (latest: Token) => Effect.Effect<Token, AuthError>) => (token: Token) =>
-      locked(Effect.flatMap(store.load(key), (stored) => {
+      locked(Effect.flatMap(load(true), (stored) => {
         if (Option.isNone(stored)) return renew(token)
         const latest = stored.value
         return Effect.flatMap(

@@ -79,7 +79,13 @@ const failure = (method: string, name: string, error: unknown): PlatformError.Pl
     method,
     reason: "Unknown",
     description: messageOf(error),
-    cause: new CredentialStoreError({ store: name, detail: `Redis ${method} failed: ${messageOf(error)}` })
+    // A failed command (a timeout, a lost connection) says nothing about the entry: try again, do not log out.
+    cause: new CredentialStoreError({
+      store: name,
+      detail: `Redis ${method} failed: ${messageOf(error)}`,
+      reason: "Unavailable",
+      hint: "Check that Redis is running and reachable, then try again; the stored login is kept."
+    })
   })
 
 /** @internal */
