@@ -1,3 +1,5 @@
+import * as RedisLock from "@effect-auth/redis/RedisLock"
+import * as RedisStore from "@effect-auth/redis/RedisStore"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -15,7 +17,6 @@ import * as Path from "node:path"
 import * as AuthError from "../src/AuthError.js"
 import * as AuthStrategy from "../src/AuthStrategy.js"
 import * as SecureFileStore from "../src/SecureFileStore.js"
-import * as RedisStore from "../src/RedisStore.js"
 import * as RefreshPolicy from "../src/RefreshPolicy.js"
 import * as Testing from "../src/Testing.js"
 import type * as Token from "../src/Token.js"
@@ -23,7 +24,7 @@ import * as TokenLock from "../src/TokenLock.js"
 import * as TokenSource from "../src/TokenSource.js"
 import * as TokenStore from "../src/TokenStore.js"
 import * as Programs from "./support/programs.js"
-import * as RedisServer from "./support/redisServer.js"
+import * as RedisServer from "../../redis/test/support/redisServer.js"
 
 const value = (token: Token.Token) => Redacted.value(token.accessToken)
 const refreshValue = (token: Token.Token) => Option.getOrNull(Option.map(token.refreshToken, Redacted.value))
@@ -80,7 +81,7 @@ const backends: ReadonlyArray<{ readonly name: string; readonly make: Effect.Eff
         ))
         const store = TokenStore.make(raw, RedisStore.describe(redis.url))
         const lock = Context.get(
-          yield* Effect.orDie(Layer.build(TokenLock.layerRedis({ url: redis.url, prefix }))),
+          yield* Effect.orDie(Layer.build(RedisLock.layer({ url: redis.url, prefix }))),
           TokenLock.TokenLock
         )
         return { raw, store, context: Context.make(TokenStore.TokenStore, store).pipe(Context.add(TokenLock.TokenLock, lock)) }

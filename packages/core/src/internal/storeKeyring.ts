@@ -16,6 +16,7 @@ import * as Net from "node:net"
 import * as Readline from "node:readline"
 import * as Url from "node:url"
 import { CredentialStoreError } from "../AuthError.js"
+import * as KeyringBinding from "./keyringBinding.js"
 
 /** @internal */
 export interface Options {
@@ -109,12 +110,19 @@ const onLine = (helper: Helper, line: string) => {
   )
 }
 
+class MissingBinding extends Error {
+  constructor() {
+    super(KeyringBinding.missing)
+  }
+}
+
 /** Starts the helper; closing the scope kills it and fails the calls still waiting for it. */
 const startHelper: Effect.Effect<Helper, string, Scope.Scope> = Effect.acquireRelease(
   Effect.try({
     try: () => {
       const helperPath = helperFile()
-      const modulePath = Module.createRequire(import.meta.url).resolve("@napi-rs/keyring")
+      const modulePath = KeyringBinding.resolve()
+      if (modulePath === undefined) throw new MissingBinding()
       const child = ChildProcess.spawn(process.execPath, [helperPath, modulePath], {
         stdio: ["pipe", "pipe", "ignore"],
         env: process.env
@@ -127,7 +135,7 @@ const startHelper: Effect.Effect<Helper, string, Scope.Scope> = Effect.acquireRe
       setRef(helper, false)
       return helper
     },
-    catch: (error) => `cannot start the keyring helper: ${messageOf(error)}`
+    catch: (error) => error instanceof MissingBinding ? error.message : `cannot start the keyring helper: ${messageOf(error)}`
   }),
   (helper) => Effect.sync(() => stop(helper, "the keyring store was closed"))
 )
@@ -208,7 +216,7 @@ export const makeKeyring = (options: Options = {}): Effect.Effect<Keyring, never
             ? `The system keyring did not answer within ${Duration.format(timeout)} (${method}); ` +
               "it may be locked or waiting for a password prompt nobody can see"
             : `The system keyring failed (${method}): ${error}`,
-          hint
+          hint: error === KeyringBinding.missing ? KeyringBinding.installHint : hint
         }))
   } satisfies Keyring
   })
