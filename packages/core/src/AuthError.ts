@@ -188,12 +188,13 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
 /**
  * What kind of store failure a {@link CredentialStoreError} is: `Corrupt`, an entry that cannot be
  * read (a strategy that logs in without a person replaces it); `Unavailable`, a store that did not
- * answer (try again: nothing is wrong with the entry).
+ * answer (try again: nothing is wrong with the entry); `LockLost`, the writer's lock expired and
+ * another process may have stored a newer token (`TokenStore.persisted` reads the store again).
  *
  * @since 0.1.0
  * @category models
  */
-export const CredentialStoreReason = Schema.Literal("Corrupt", "Unavailable")
+export const CredentialStoreReason = Schema.Literal("Corrupt", "Unavailable", "LockLost")
 
 /**
  * @since 0.1.0
@@ -225,6 +226,8 @@ export class CredentialStoreError extends Schema.TaggedError<CredentialStoreErro
       { ...this, detail: `${this.detail} (store: ${where})` },
       this.reason === "Unavailable"
         ? "The store did not answer: check that it is running and reachable, then try again."
+        : this.reason === "LockLost"
+        ? "Another process took the lock over while this one waited for the store; try again."
         : "Log out to remove the entry, or fix the store, then log in again."
     )
   }

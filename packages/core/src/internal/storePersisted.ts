@@ -136,7 +136,34 @@ export const persisted = (
               : Effect.succeedNone
         )
       )
-    const locked = <A>(effect: Effect.Effect<A, AuthError>) => lock.withLock(key, effect)
+    const isLockLost = (error: AuthError) => error._tag === "CredentialStoreError" && error.reason === "LockLost"
+    /**
+     * Runs `effect` holding the lock. When the lock turns out lost (it expired while its backend
+     * stalled: found before spending a refresh token, or by a fenced write), the whole step runs
+     * again under a new lock: it reads the store again, where another process may have stored a
+     * newer token.
+     */
+    const locked = <A>(effect: Effect.Effect<A, AuthError>) =>
+      lock.withLock(key, effect).pipe(
+        Effect.tapError((error) =>
+          isLockLost(error)
+            ? Effect.logWarning("the lock was lost; taking it again and reading the store").pipe(annotate)
+            : Effect.void
+        ),
+        Effect.retry({ times: 3, while: isLockLost })
+      )
+
+    /** Spends a refresh token only while the lock is still held (`TokenLock.guard`). */
+    const guarded = (spend: Effect.Effect<Token, AuthError>): Effect.Effect<Token, AuthError> =>
+      lock.guard === undefined ? spend : Effect.flatMap(lock.guard(key), (held) =>
+        held ? spend : Effect.fail(
+          new CredentialStoreError({
+            store: lock.describe,
+            key,
+            detail: "The lock expired before the refresh token was spent (its backend stalled longer than its ttl)",
+            reason: "LockLost"
+          })
+        ))
 
     const acquireAndSave = Effect.flatMap(strategy.acquire, saved)
 
@@ -144,7 +171,7 @@ export const persisted = (
       Option.match(strategy.refresh, {
         onNone: () => acquireAndSave,
         onSome: (refresh) =>
-          refresh(stored).pipe(
+          guarded(refresh(stored)).pipe(
             Effect.flatMap(saved),
             Effect.catchIf(
               (error) => error._tag === "InvalidCredentials" || error._tag === "TokenExpired",
@@ -189,7 +216,7 @@ export const persisted = (
       refresh: (token: Token) => Effect.Effect<Token, AuthError>,
       latest: Token
     ): Effect.Effect<Token, AuthError> =>
-      refresh(latest).pipe(
+      guarded(refresh(latest)).pipe(
         Effect.flatMap(saved),
         Effect.catchIf(
           (error) => !strategy.interactive && (error._tag === "InvalidCredentials" || error._tag === "TokenExpired"),
@@ -229,7 +256,7 @@ export const persisted = (
       onSome: (refresh) =>
         Option.some(
           mode === "WriteOnly"
-            ? (token: Token) => locked(Effect.flatMap(refresh(token), saved))
+            ? (token: Token) => locked(Effect.flatMap(guarded(refresh(token)), saved))
             : renewWith((latest) => refreshLatest(refresh, latest))
         ),
       onNone: () =>
