@@ -166,7 +166,8 @@ const pauseTrials = (redis: RedisServer.Running, trials: number, workers: number
       storage: "redis",
       redisUrl: redis.url,
       prefix: "pause:",
-      lockTtlMillis: 500
+      lockTtlMillis: 500,
+      spendTtlMillis: 5_000
     } satisfies WorkerOptions
     const first = Processes.result<WorkerSummary>(yield* Processes.run(script, [JSON.stringify(base)], 20_000))
     assert.strictEqual(first.failures, 0)
@@ -203,7 +204,7 @@ const pauseTrials = (redis: RedisServer.Running, trials: number, workers: number
     const counters = yield* emulator.counters
     // eslint-disable-next-line no-console
     console.log(
-      `redis paused ${pauseMillis} ms (lock ttl 500 ms) in ${trials} trials x ${workers} processes ` +
+      `redis paused ${pauseMillis} ms (lock ttl 500 ms, spendTtl 5 s) in ${trials} trials x ${workers} processes ` +
         `(${totals.pausedMidSpend} mid-spend): refresh requests ${counters.refresh}, refresh tokens spent twice ` +
         `${totals.rejected}, locks found lost and the store read again ${totals.lockLost}, logins ${totals.logins}, ` +
         `processes without a working token ${totals.failures}`

@@ -29,10 +29,10 @@ export interface Options {
   readonly ttl?: Duration.DurationInput | undefined
   /**
    * Right before its holder spends a refresh token, the lock is checked (atomically, in Redis) to
-   * still be its own and is held for at least this long (default 30 s, never less than `ttl`): a
-   * Redis stall during the refresh shorter than this cannot let a second process spend the same
-   * refresh token. A holder that dies meanwhile on the same host is detected at once; on another
-   * host its lock expires after this.
+   * still be its own and is held for at least this long (default: the ttl): a Redis stall during
+   * the refresh shorter than this cannot let a second process spend the same refresh token. A
+   * holder that dies meanwhile on the same host is detected at once; on another host its lock
+   * expires after this.
    */
   readonly spendTtl?: Duration.DurationInput | undefined
   /** How long to wait for the lock. Default 60 s. */
@@ -64,7 +64,7 @@ export const layer = (options: Options): Layer.Layer<TokenLock.TokenLock, Creden
         url: options.url,
         prefix: options.prefix ?? "effect-auth:",
         ttl: Duration.decode(options.ttl ?? LockRedis.defaults.ttl),
-        spendTtl: Duration.decode(options.spendTtl ?? LockRedis.defaults.spendTtl),
+        spendTtl: options.spendTtl === undefined ? undefined : Duration.decode(options.spendTtl),
         timeout: Duration.decode(options.timeout ?? LockRedis.defaults.timeout),
         poll: Duration.decode(options.poll ?? LockRedis.defaults.poll),
         describe

@@ -27,7 +27,7 @@ export interface Options {
   readonly url: string
   readonly prefix: string
   readonly ttl: Duration.Duration
-  readonly spendTtl: Duration.Duration
+  readonly spendTtl?: Duration.Duration | undefined
   readonly timeout: Duration.Duration
   readonly poll: Duration.Duration
   readonly describe: string
@@ -36,7 +36,6 @@ export interface Options {
 /** @internal */
 export const defaults = {
   ttl: Duration.seconds(30),
-  spendTtl: Duration.seconds(30),
   timeout: Duration.seconds(60),
   poll: Duration.millis(20)
 } as const
@@ -76,7 +75,7 @@ export interface RedisLock {
  */
 export const make = (client: Redis, options: Options): RedisLock => {
   const ttl = Math.max(1, Duration.toMillis(options.ttl))
-  const spendTtl = Math.max(ttl, Duration.toMillis(options.spendTtl))
+  const spendTtl = options.spendTtl === undefined ? ttl : Math.max(ttl, Duration.toMillis(options.spendTtl))
   const poll = Math.max(1, Duration.toMillis(options.poll))
   const server = Fence.serverOf(options.url)
   const lockKeyOf = (key: string) => `${options.prefix}lock:${key}`
