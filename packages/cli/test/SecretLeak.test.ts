@@ -435,7 +435,7 @@ describe("secret-leak audit: effect-auth", () => {
       assert.deepStrictEqual(permissionProblems, [], "credentials file 0600 in a 0700 directory after each login")
       assert.deepStrictEqual(leaks, [])
     }).pipe(Effect.provide(Layer.merge(NodeHttpClient.layerUndici, NodeContext.layer)))
-  }, { timeout: 120_000 })
+  }, { timeout: 300_000 })
 
   it("the audit can fail: a secret in a command's output is reported by name, never by value", () => {
     const audit = SecretAudit.make()

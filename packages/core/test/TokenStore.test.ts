@@ -29,7 +29,8 @@ import * as RedisServer from "../../redis/test/support/redisServer.js"
 const value = (token: Token.Token) => Redacted.value(token.accessToken)
 const refreshValue = (token: Token.Token) => Option.getOrNull(Option.map(token.refreshToken, Redacted.value))
 
-const policy = RefreshPolicy.make({ jitter: Duration.zero })
+// a 20 % margin share, which these timings were written for (the default is 5 %)
+const policy = RefreshPolicy.make({ jitter: Duration.zero, marginRatio: 0.2 })
 const key = TokenStore.key("emulator", "demo@example.com")
 
 const tempDir = Effect.acquireRelease(
@@ -119,8 +120,11 @@ for (const backend of backends) {
     it.scoped("a stale stored token is refreshed, not re-acquired, and the rotated one is stored", () =>
       Effect.gen(function*() {
         const { context, store } = yield* setup
-        // expires in 5 s: inside the 10 s expiry skew, so due for refresh
-        yield* store.save(key, Testing.makeToken({ value: "stale", lifetime: "5 seconds", refreshToken: "stale-refresh" }))
+        // an hour-long token that expires in 5 s: inside the 10 s expiry skew, so due for refresh
+        yield* store.save(
+          key,
+          Testing.makeToken({ value: "stale", issuedAt: -3_595_000, lifetime: "1 hour", refreshToken: "stale-refresh" })
+        )
         const script = yield* Testing.scriptedStrategy()
         const tokens = yield* source(script.strategy, context)
         const got = yield* tokens.get
@@ -134,7 +138,7 @@ for (const backend of backends) {
     it.scoped("a stale stored token without a refresh capability leads to a login", () =>
       Effect.gen(function*() {
         const { context, store } = yield* setup
-        yield* store.save(key, Testing.makeToken({ value: "stale", lifetime: "5 seconds" }))
+        yield* store.save(key, Testing.makeToken({ value: "stale", issuedAt: -3_595_000, lifetime: "1 hour" }))
         const script = yield* Testing.scriptedStrategy({ refresh: false })
         const tokens = yield* source(script.strategy, context)
         assert.strictEqual(value(yield* tokens.get), "token-1")

@@ -6,7 +6,7 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Terminal from "@effect/platform/Terminal"
-import type { AuthError, CredentialStoreError, InvalidConfiguration } from "@effect-auth/core/AuthError"
+import { type AuthError, type CredentialStoreError, InvalidConfiguration } from "@effect-auth/core/AuthError"
 import * as CredentialStorage from "@effect-auth/core/CredentialStorage"
 import * as Sites from "@effect-auth/core/Sites"
 import type { Token } from "@effect-auth/core/Token"
@@ -22,7 +22,9 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { Globals } from "./globals.js"
 import * as Output from "./output.js"
+import * as Providers from "../Providers.js"
 import * as SiteStrategy from "./siteStrategy.js"
+import * as TokenPolicy from "./tokenPolicy.js"
 
 /** @internal */
 export const configPathOf = (globals: Globals): string =>
@@ -37,11 +39,37 @@ export const dotenv = (): Record<string, string> => {
   }
 }
 
+/** Fails when the configuration path is a directory, saying so (not "check the permissions"). @internal */
+export const notADirectory = (path: string): Effect.Effect<void, InvalidConfiguration> =>
+  Effect.suspend(() => {
+    let isDirectory = false
+    try {
+      isDirectory = Fs.statSync(path).isDirectory()
+    } catch {
+      // Missing or unreadable: the loader says which.
+    }
+    if (!isDirectory) return Effect.void
+    const inside = Path.join(path, "config.toml")
+    return Effect.fail(
+      new InvalidConfiguration({
+        detail: `The configuration path ${path} is a directory, not a file`,
+        hint: Fs.existsSync(inside)
+          ? `Point --config (or EFFECT_AUTH_CONFIG) at the file in it: --config ${inside}.`
+          : "Point --config (or EFFECT_AUTH_CONFIG) at a TOML file, e.g. " + inside + "."
+      })
+    )
+  })
+
 let warned = false
 
 /** Loads the configuration file and prints its warnings (secrets in the file) once, on stderr. @internal */
 export const loadConfig = (globals: Globals): Effect.Effect<Sites.SitesConfig, InvalidConfiguration> =>
-  Effect.tap(Sites.load(configPathOf(globals)), (config) =>
+  Effect.tap(
+    Effect.zipRight(
+      notADirectory(configPathOf(globals)),
+      Effect.flatMap(Providers.Current, (providers) => Sites.registry(providers).load(configPathOf(globals)))
+    ),
+    (config) =>
     warned || config.warnings.length === 0
       ? Effect.void
       : Effect.suspend(() => {
@@ -58,11 +86,11 @@ export interface Session {
 }
 
 /** @internal */
-export type Flags = Partial<Record<Sites.FieldName, string | undefined>>
+export type Flags = Partial<Record<string, string | undefined>>
 
-const definedFlags = (flags: Flags): Partial<Record<Sites.FieldName, string>> => {
-  const out: Partial<Record<Sites.FieldName, string>> = {}
-  for (const [name, value] of Object.entries(flags) as Array<[Sites.FieldName, string | undefined]>) {
+const definedFlags = (flags: Flags): Partial<Record<string, string>> => {
+  const out: Partial<Record<string, string>> = Object.create(null)
+  for (const [name, value] of Object.entries(flags)) {
     if (value !== undefined) out[name] = value
   }
   return out
@@ -85,7 +113,7 @@ export const current = (globals: Globals, flags: Flags = {}): Effect.Effect<Sess
   Effect.gen(function*() {
     const config = yield* loadConfig(globals)
     const site = yield* resolveSite(config, { site: globals.at, flags })
-    return { globals, config, site, plan: SiteStrategy.plan(site) }
+    return { globals, config, site, plan: SiteStrategy.plan(config, site) }
   })
 
 /**
@@ -130,7 +158,7 @@ export const token = (
   Effect.gen(function*() {
     const strategy = yield* plan.strategy(ask)
     if (Option.isNone(plan.storage)) return yield* strategy.acquire
-    const outer = yield* TokenStore.persisted(strategy, { key: plan.storeKey })
-    const source = yield* TokenSource.make(outer, { revokeOnClose: false })
+    const outer = yield* TokenStore.persisted(strategy, { key: plan.storeKey, policy: TokenPolicy.policy })
+    const source = yield* TokenSource.make(outer, { revokeOnClose: false, policy: TokenPolicy.policy })
     return yield* source.get
   })

@@ -9,6 +9,7 @@ import * as Os from "node:os"
 import * as Paths from "../Paths.js"
 import * as Path from "node:path"
 import { CredentialStoreError } from "../AuthError.js"
+import { writeFileAtomic } from "./atomicFile.js"
 import * as LockFile from "./lockFile.js"
 
 /** @internal */
@@ -247,29 +248,7 @@ export const make = (options: Options = {}): Effect.Effect<SecureFile, Credentia
      * Writes a new version: temp file (0600, `wx`) + fsync + rename + fsync of the directory. A
      * write that fails (a full disk) removes its temp file.
      */
-    const write = (method: string, entries: Entries) =>
-      io(method, async () => {
-        const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-        const handle = await Fs.open(temp, "wx", 0o600)
-        try {
-          try {
-            await handle.writeFile(serialize(entries))
-            await handle.sync()
-          } finally {
-            await handle.close()
-          }
-          await Fs.rename(temp, file)
-        } catch (error) {
-          await Fs.rm(temp, { force: true })
-          throw error
-        }
-        const dir = await Fs.open(directory, "r")
-        try {
-          await dir.sync()
-        } finally {
-          await dir.close()
-        }
-      })
+    const write = (method: string, entries: Entries) => io(method, () => writeFileAtomic(file, serialize(entries)))
 
     /** Read-modify-write under the exclusive lock, so concurrent writers never lose each other's keys. */
     const update = <A>(

@@ -110,7 +110,7 @@ export const persisted = (
     /** Fresh enough to hand out: not yet due for refresh under the policy. */
     const usable = (token: Token) =>
       Effect.map(Clock.currentTimeMillis, (now) =>
-        token.isFresh(now, Duration.sum(RefreshPolicy.marginFor(policy, token), policy.expirySkew)))
+        token.isFresh(now, Duration.sum(RefreshPolicy.marginFor(policy, token), RefreshPolicy.skewFor(policy, token))))
 
     const saved = (token: Token) => Effect.as(store.save(key, token), token)
 
