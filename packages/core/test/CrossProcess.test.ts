@@ -239,5 +239,5 @@ describe.skipIf(!Programs.shouldRun(RedisServer.program))("CrossProcess", () => 
     Effect.scoped(Effect.gen(function*() {
       const redis = yield* RedisServer.start
       yield* pauseTrials(redis, 20, 3, 1_500)
-    })), 180_000)
+    })), 400_000)
 })
