@@ -211,6 +211,23 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
 }
 
 /**
+ * What kind of store failure a {@link CredentialStoreError} is: `Corrupt`, an entry that cannot be
+ * read (a strategy that logs in without a person replaces it); `Unavailable`, a store that did not
+ * answer (try again: nothing is wrong with the entry); `LockLost`, the writer's lock expired and
+ * another process may have stored a newer token (`TokenStore.persisted` reads the store again).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const CredentialStoreReason = Schema.Literal("Corrupt", "Unavailable", "LockLost")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CredentialStoreReason = typeof CredentialStoreReason.Type
+
+/**
  * A credential store failed or holds an entry that cannot be read. Names the store and the key;
  * the entry is left in place for inspection.
  *
@@ -222,7 +239,8 @@ export class CredentialStoreError extends Schema.TaggedError<CredentialStoreErro
 )("CredentialStoreError", {
   ...fields,
   store: Schema.String,
-  key: Schema.optional(Schema.String)
+  key: Schema.optional(Schema.String),
+  reason: Schema.optional(CredentialStoreReason)
 }) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
@@ -231,7 +249,11 @@ export class CredentialStoreError extends Schema.TaggedError<CredentialStoreErro
     const where = this.key === undefined ? `${this.store}` : `${this.store}, key "${this.key}"`
     return render(
       { ...this, detail: `${this.detail} (store: ${where})` },
-      "Log out to remove the entry, or fix the store, then log in again."
+      this.reason === "Unavailable"
+        ? "The store did not answer: check that it is running and reachable, then try again."
+        : this.reason === "LockLost"
+        ? "Another process took the lock over while this one waited for the store; try again."
+        : "Log out to remove the entry, or fix the store, then log in again."
     )
   }
 }

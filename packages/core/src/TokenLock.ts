@@ -42,6 +42,14 @@ export declare namespace TokenLock {
       key: string,
       effect: Effect.Effect<A, E, R>
     ) => Effect.Effect<A, E | CredentialStoreError, R>
+    /**
+     * Called inside {@link withLock} right before a refresh token is spent: `true` when this
+     * holder still holds the lock for `key` (and now holds it long enough for the refresh), `false`
+     * when the lock was lost (it expired while its backend stalled) and another process may hold
+     * it: `TokenStore.persisted` then takes the lock again and reads the store instead of spending.
+     * Locks that cannot be lost while held (memory, lock files) need none.
+     */
+    readonly guard?: ((key: string) => Effect.Effect<boolean, CredentialStoreError>) | undefined
   }
 }
 

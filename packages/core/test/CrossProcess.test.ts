@@ -142,6 +142,78 @@ const killTrials = (name: string, storage: Storage, trials: number) =>
     assert.strictEqual(counters.authenticate, 1 + outcomes.reLoggedIn)
   })
 
+/**
+ * `trials` times, `workers` processes force a refresh of the shared token at the same moment
+ * (one takes the Redis lock, the others wait for it), and Redis is paused (`CLIENT PAUSE ... ALL`)
+ * for `pauseMillis`, longer than the lock's ttl:
+ *
+ * - even trials: when the holder sends its refresh request (delayed 300 ms by the emulator), so
+ *   the pause covers the spend and the write of the new token;
+ * - odd trials: at the moment they start (plus up to 30 ms), so the pause may catch a holder
+ *   between taking the lock and spending: it finds the lock lost and reads the store again.
+ *
+ * No refresh token may be spent twice (the emulator rejects a spent one: `refreshRejected`), and
+ * every process must end up with a token the emulator accepts.
+ */
+const pauseTrials = (redis: RedisServer.Running, trials: number, workers: number, pauseMillis: number) =>
+  Effect.gen(function*() {
+    const emulator = yield* AnaplanAuthServer.make({ tokenLifetime: "10 minutes" })
+    const script = yield* Processes.bundle("fleetWorker.ts")
+    const base = {
+      mode: "refresh",
+      authUrl: emulator.url,
+      ...policy,
+      storage: "redis",
+      redisUrl: redis.url,
+      prefix: "pause:",
+      lockTtlMillis: 500,
+      spendTtlMillis: 5_000
+    } satisfies WorkerOptions
+    const first = Processes.result<WorkerSummary>(yield* Processes.run(script, [JSON.stringify(base)], 20_000))
+    assert.strictEqual(first.failures, 0)
+    const totals = { refreshes: 0, rejected: 0, failures: 0, lockLost: 0, logins: 0, pausedMidSpend: 0 }
+    for (let trial = 0; trial < trials; trial++) {
+      const midSpend = trial % 2 === 0
+      if (midSpend) yield* emulator.injectFault(AnaplanAuthServer.Fault.delay("300 millis"))
+      const startAt = Date.now() + 1_200
+      const running = yield* Effect.all(
+        Array.from({ length: workers }, () => Processes.start(script, [JSON.stringify({ ...base, startAt })])),
+        { concurrency: "unbounded" }
+      )
+      if (midSpend) {
+        yield* Effect.raceAll(running.map((worker) => worker.line(/^refresh-request$/)))
+        totals.pausedMidSpend++
+      } else {
+        yield* Effect.sleep(`${Math.max(0, startAt - Date.now()) + Math.floor(Math.random() * 30)} millis`)
+      }
+      const paused = yield* redis.command("CLIENT", "PAUSE", String(pauseMillis), "ALL")
+      assert.include(paused, "OK")
+      const finished = yield* Effect.all(running.map((worker) => worker.exit), { concurrency: "unbounded" })
+      for (const done of finished) {
+        const summary = Processes.result<WorkerSummary>(done)
+        const context = `trial ${trial} (${midSpend ? "mid-spend" : "at start"}): ${JSON.stringify(summary)} ${done.stderr}`
+        assert.strictEqual(summary.failures, 0, context)
+        assert.strictEqual(summary.validations, 1, context)
+        assert.strictEqual(summary.refreshRejected, 0, context)
+        totals.refreshes += summary.refreshes
+        totals.rejected += summary.refreshRejected
+        totals.lockLost += summary.lockLost
+        totals.logins += summary.logins
+      }
+    }
+    const counters = yield* emulator.counters
+    // eslint-disable-next-line no-console
+    console.log(
+      `redis paused ${pauseMillis} ms (lock ttl 500 ms, spendTtl 5 s) in ${trials} trials x ${workers} processes ` +
+        `(${totals.pausedMidSpend} mid-spend): refresh requests ${counters.refresh}, refresh tokens spent twice ` +
+        `${totals.rejected}, locks found lost and the store read again ${totals.lockLost}, logins ${totals.logins}, ` +
+        `processes without a working token ${totals.failures}`
+    )
+    assert.strictEqual(totals.rejected, 0)
+    assert.strictEqual(totals.logins, 0)
+    assert.strictEqual(counters.authenticate, 1)
+  })
+
 describe.skipIf(!Programs.shouldRun(RedisServer.program))("CrossProcess", () => {
   it.live("8 processes on Redis and 8 on a file store, ~3 token lifetimes: one login, one refresh per period", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -162,4 +234,10 @@ describe.skipIf(!Programs.shouldRun(RedisServer.program))("CrossProcess", () => 
         killTrials("file", { storage: "file", directory }, 10)
       ], { concurrency: "unbounded" })
     })), 60_000)
+
+  it.live("Redis paused longer than the lock's ttl mid-refresh, 20 trials x 3 processes: no refresh token spent twice, all logged in", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const redis = yield* RedisServer.start
+      yield* pauseTrials(redis, 20, 3, 1_500)
+    })), 400_000)
 })

@@ -6,6 +6,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -207,17 +208,19 @@ for (const backend of backends) {
         assert.strictEqual(refreshValue(stored), "refresh-2")
       }))
 
-    it.scoped("an undecodable entry fails naming store and key, is left in place, and logout removes it", () =>
+    it.scoped("an undecodable entry fails an interactive strategy naming store and key, is left in place, and logout removes it", () =>
       Effect.gen(function*() {
         const { context, raw, store } = yield* setup
         yield* store.save(key, Testing.makeToken({ value: "secret-value", lifetime: "1 hour" }))
         // Truncate the stored JSON through the raw KeyValueStore the TokenStore sits on.
         const text = Option.getOrThrow(yield* raw.get(key))
         yield* raw.set(key, text.slice(0, Math.floor(text.length / 2)))
-        const script = yield* Testing.scriptedStrategy()
+        // a strategy that needs a person: the person decides
+        const script = yield* Testing.scriptedStrategy({ interactive: true })
         const tokens = yield* source(script.strategy, context)
         const error = yield* Effect.flip(tokens.get)
         assert.strictEqual(error._tag, "CredentialStoreError")
+        assert.strictEqual(error._tag === "CredentialStoreError" && error.reason, "Corrupt")
         assert.include(error.message, store.describe)
         assert.include(error.message, `"${key}"`)
         assert.notInclude(error.message, "secret-value")
@@ -227,6 +230,31 @@ for (const backend of backends) {
         yield* store.remove(key)
         assert.isFalse(yield* raw.has(key))
         assert.strictEqual(value(yield* tokens.get), "token-1")
+      }))
+
+    it.scoped("an unreadable entry does not block a strategy that logs in without a person: one warning, a login, overwritten", () =>
+      Effect.gen(function*() {
+        const { context, raw, store } = yield* setup
+        for (const canRefresh of [true, false]) {
+          for (const garbage of ["{\"accessToken\":", "not json at all", "x".repeat(1024 * 1024 + 1)]) {
+            yield* raw.set(key, garbage)
+            const script = yield* Testing.scriptedStrategy(canRefresh ? {} : { refresh: false })
+            const warnings: Array<string> = []
+            const logger = Logger.make(({ logLevel, message }) => {
+              if (logLevel._tag === "Warning") warnings.push(String(message))
+            })
+            const tokens = yield* source(script.strategy, context).pipe(
+              Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+            )
+            const got = yield* tokens.get.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+            assert.strictEqual(value(got), "token-1")
+            assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 0, revoke: 0 })
+            assert.strictEqual(value(Option.getOrThrow(yield* store.load(key))), "token-1")
+            assert.strictEqual(warnings.length, 1, warnings.join("; "))
+            assert.include(warnings[0], "cannot be read")
+            assert.notInclude(warnings[0], "accessToken")
+          }
+        }
       }))
 
     it.scoped("revoke revokes upstream and removes the entry", () =>

@@ -27,6 +27,14 @@ export interface Options {
    * the ttl), so a dead holder frees it within one ttl. Default 30 s.
    */
   readonly ttl?: Duration.DurationInput | undefined
+  /**
+   * Right before its holder spends a refresh token, the lock is checked (atomically, in Redis) to
+   * still be its own and is held for at least this long (default: the ttl): a Redis stall during
+   * the refresh shorter than this cannot let a second process spend the same refresh token. A
+   * holder that dies meanwhile on the same host is detected at once; on another host its lock
+   * expires after this.
+   */
+  readonly spendTtl?: Duration.DurationInput | undefined
   /** How long to wait for the lock. Default 60 s. */
   readonly timeout?: Duration.DurationInput | undefined
   /** Polling interval (randomised up to twice this). Default 20 ms. */
@@ -39,6 +47,11 @@ export interface Options {
  * Redis locks: `SET <key> <owner> NX PX <ttl>` to take, extended by its live holder, a Lua
  * compare-and-delete to release (only the owner releases). The connection is closed with the scope.
  *
+ * Fenced: a holder whose lock expired (Redis stalled longer than the ttl) finds out before it
+ * spends a refresh token (`guard`), and `TokenStore.persisted` then reads the store again; and a
+ * `RedisStore` on the same server writes the new token only while its writer still holds the lock
+ * or the entry is still the one the writer read under it (a Lua check in Redis).
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -47,13 +60,15 @@ export const layer = (options: Options): Layer.Layer<TokenLock.TokenLock, Creden
     TokenLock.TokenLock,
     Effect.map(StoreRedis.connect({ url: options.url, timeout: options.commandTimeout }), (client) => {
       const describe = `${StoreRedis.describeUrl(options.url)} locks`
-      const withLock = LockRedis.withLock(client, {
+      const lock = LockRedis.make(client, {
+        url: options.url,
         prefix: options.prefix ?? "effect-auth:",
-        ttl: Duration.decode(options.ttl ?? Duration.seconds(30)),
-        timeout: Duration.decode(options.timeout ?? Duration.seconds(60)),
-        poll: Duration.decode(options.poll ?? Duration.millis(20)),
+        ttl: Duration.decode(options.ttl ?? LockRedis.defaults.ttl),
+        spendTtl: options.spendTtl === undefined ? undefined : Duration.decode(options.spendTtl),
+        timeout: Duration.decode(options.timeout ?? LockRedis.defaults.timeout),
+        poll: Duration.decode(options.poll ?? LockRedis.defaults.poll),
         describe
       })
-      return { describe, withLock }
+      return { describe, ...lock }
     })
   )

@@ -34,7 +34,7 @@ export const driver: CredentialStorage.RedisDriver = {
       TokenLock.TokenLock,
       Effect.map(RedisClient, (redis) => {
         const locks = `${describe} locks`
-        return { describe: locks, withLock: LockRedis.withLock(redis, { ...LockRedis.defaults, prefix, describe: locks }) }
+        return { describe: locks, ...LockRedis.make(redis, { ...LockRedis.defaults, url, prefix, describe: locks }) }
       })
     )
     return Layer.merge(store, lock).pipe(Layer.provide(Layer.scoped(RedisClient, StoreRedis.connect({ url }))))

@@ -1,9 +1,15 @@
 import { assert, describe, layer } from "@effect/vitest"
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import { CredentialStoreError } from "@effect-auth/core/AuthError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Fiber from "effect/Fiber"
 import * as Programs from "../../core/test/support/programs.js"
 import { build, killHolder, maxInside, realSleep, waitGivesUp } from "../../core/test/support/locks.js"
 import * as RedisLock from "../src/RedisLock.js"
+import * as RedisStore from "../src/RedisStore.js"
 import * as RedisServer from "./support/redisServer.js"
 
 describe("RedisLock", () => {
@@ -11,6 +17,40 @@ describe("RedisLock", () => {
     layer(RedisServer.layer, { excludeTestServices: true })((it) => {
       const redisLock = (options: Partial<RedisLock.Options> = {}) =>
         Effect.flatMap(RedisServer.RedisServer, (redis) => build(RedisLock.layer({ url: redis.url, ...options })))
+
+      it.scoped("fencing: a holder whose lock was taken over learns it before spending, and writes only what is still safe", () =>
+        Effect.gen(function*() {
+          const redis = yield* RedisServer.RedisServer
+          const lock = yield* redisLock({ prefix: "fence:", ttl: "5 seconds", spendTtl: "20 seconds" })
+          const store = Context.get(
+            yield* Layer.build(RedisStore.layer({ url: redis.url, prefix: "fence:" })),
+            KeyValueStore.KeyValueStore
+          )
+          const guard = lock.guard!
+          yield* lock.withLock("site", Effect.gen(function*() {
+            assert.isTrue(Option.isNone(yield* store.get("site")))
+            // still ours: the check holds the lock for the spend (spendTtl, longer than the ttl)
+            assert.isTrue(yield* guard("site"))
+            const pttl = Number((yield* redis.command("PTTL", "fence:lock:site")).slice(1))
+            assert.isAbove(pttl, 15_000)
+            yield* store.set("site", "first")
+            // as if the lock had expired while Redis stalled, and another process had taken it
+            yield* redis.command("SET", "fence:lock:site", "elsewhere:1:x")
+            assert.isFalse(yield* guard("site"))
+            // the entry is still the one this holder read and wrote: nobody stored since, the write is safe
+            yield* store.set("site", "second")
+            assert.deepStrictEqual(yield* store.get("site"), Option.some("second"))
+            // another process stored a newer token: this holder's write is refused
+            yield* redis.command("SET", "fence:site", "theirs")
+            const refused = yield* Effect.flip(store.set("site", "stale"))
+            const cause: unknown = refused.cause
+            assert.isTrue(cause instanceof CredentialStoreError && cause.reason === "LockLost", String(cause))
+            assert.deepStrictEqual(yield* store.get("site"), Option.some("theirs"))
+          }))
+          // outside a lock, writes are plain
+          yield* store.set("site", "plain")
+          assert.deepStrictEqual(yield* store.get("site"), Option.some("plain"))
+        }))
 
       it.scoped("mutual exclusion between separate connections", () =>
         Effect.gen(function*() {

@@ -40,6 +40,22 @@ describe("RedisStore", () => {
 
   describe.skipIf(!Programs.shouldRun(RedisServer.program))("against a real redis-server", () => {
     layer(RedisServer.layer, { excludeTestServices: true })((it) => {
+      it.scoped("a Redis that does not answer in time says to try again, not to log out, and keeps the entry", () =>
+        Effect.gen(function*() {
+          const redis = yield* RedisServer.RedisServer
+          const store = yield* kv({ url: redis.url, prefix: "slow:", timeout: "300 millis" })
+          const tokens = TokenStore.make(store, RedisStore.describe(redis.url))
+          yield* tokens.save("site", token)
+          yield* redis.command("CLIENT", "PAUSE", "1000", "ALL")
+          const error = yield* Effect.flip(tokens.load("site"))
+          assert.strictEqual(error._tag, "CredentialStoreError")
+          assert.strictEqual(error.reason, "Unavailable")
+          assert.include(error.message, "try again")
+          assert.notInclude(error.message.toLowerCase(), "log out")
+          yield* Effect.sleep("1200 millis")
+          assert.isTrue(Option.isSome(yield* tokens.load("site")))
+        }))
+
       it.scoped("get, set, has, remove under the prefix", () =>
         Effect.gen(function*() {
           const redis = yield* RedisServer.RedisServer

@@ -212,11 +212,15 @@ const freshValue = (entry: unknown, now: number): string | undefined => {
 }
 
 const fromFile = (location: Location & { readonly storage: "file" }, now: number): string | undefined => {
-  if (!private0600(Fs.statSync(Path.dirname(location.file))) || !private0600(Fs.statSync(location.file))) return undefined
+  const stat = Fs.statSync(location.file)
+  // past the file store's read bound (8 MiB) the slow path reports it
+  if (!private0600(Fs.statSync(Path.dirname(location.file))) || !private0600(stat) || stat.size > 8 * 1024 * 1024) {
+    return undefined
+  }
   // The secure file's layout: `{ "version": 1, "entries": { <key>: <encoded Token> } }`.
   const contents: unknown = JSON.parse(Fs.readFileSync(location.file, "utf8"))
   if (!isTable(contents) || contents.version !== 1 || !isTable(contents.entries)) return undefined
-  return freshValue(contents.entries[location.key], now)
+  return freshValue(Object.hasOwn(contents.entries, location.key) ? contents.entries[location.key] : undefined, now)
 }
 
 /**

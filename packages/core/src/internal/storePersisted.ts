@@ -29,14 +29,28 @@ export const fromPlatformError = (describe: string, key: string | undefined) =>
       key,
       detail: cause.detail,
       site: cause.site,
-      hint: cause.hint
+      hint: cause.hint,
+      reason: cause.reason
     })
   }
   const detail = error._tag === "SystemError"
     ? `${error.method} failed (${error.reason})${error.description === undefined ? "" : `: ${error.description}`}`
     : `${error.method} failed: ${error.description ?? "bad argument"}`
-  return new CredentialStoreError({ store: describe, key, detail })
+  const unavailable = error._tag === "SystemError" && error.reason === "TimedOut"
+  return new CredentialStoreError({ store: describe, key, detail, reason: unavailable ? "Unavailable" : undefined })
 }
+
+/** @internal */
+export const maxEntryBytes = 1024 * 1024
+
+const corrupt = (describe: string, key: string, detail: string) =>
+  new CredentialStoreError({
+    store: describe,
+    key,
+    detail,
+    reason: "Corrupt",
+    hint: "Log out to remove it (for the CLI: `effect-auth logout`), then log in again."
+  })
 
 /** @internal */
 export const makeStore = (store: KeyValueStore.KeyValueStore, describe: string): TokenStore.Service => ({
@@ -47,18 +61,15 @@ export const makeStore = (store: KeyValueStore.KeyValueStore, describe: string):
       Effect.flatMap(Option.match({
         onNone: () => Effect.succeedNone,
         onSome: (text) =>
-          decode(text).pipe(
-            Effect.map(Option.some),
-            // The parse error is not shown: it would quote the stored secrets.
-            Effect.mapError(() =>
-              new CredentialStoreError({
-                store: describe,
-                key,
-                detail: "The stored token is corrupt or truncated and cannot be read; it was left in place",
-                hint: "Log out to remove it (for the CLI: `effect-auth logout`), then log in again."
-              })
+          text.length > maxEntryBytes
+            ? Effect.fail(corrupt(describe, key, `The stored token is larger than ${maxEntryBytes} bytes; it was left in place`))
+            : decode(text).pipe(
+              Effect.map(Option.some),
+              // The parse error is not shown: it would quote the stored secrets.
+              Effect.mapError(() =>
+                corrupt(describe, key, "The stored token is corrupt or truncated and cannot be read; it was left in place")
+              )
             )
-          )
       })),
       Effect.withSpan("TokenStore.load", { attributes: { "auth.store": describe, "auth.key": key } })
     ),
@@ -102,7 +113,57 @@ export const persisted = (
         token.isFresh(now, Duration.sum(RefreshPolicy.marginFor(policy, token), RefreshPolicy.skewFor(policy, token))))
 
     const saved = (token: Token) => Effect.as(store.save(key, token), token)
-    const locked = <A>(effect: Effect.Effect<A, AuthError>) => lock.withLock(key, effect)
+
+    /**
+     * The stored token. An entry that cannot be read (garbage, truncated) does not block a strategy
+     * that logs in without a person: it counts as nothing stored, with a warning when `warn` (the
+     * read under the lock, whose login then overwrites it); an interactive strategy fails with it,
+     * so a person decides.
+     */
+    const load = (warn: boolean): Effect.Effect<Option.Option<Token>, CredentialStoreError> =>
+      strategy.interactive ? store.load(key) : store.load(key).pipe(
+        Effect.catchIf(
+          (error) => error.reason === "Corrupt",
+          (error) =>
+            warn
+              ? Effect.as(
+                Effect.logWarning("the stored token cannot be read; logging in again to replace it").pipe(
+                  Effect.annotateLogs("error", error.detail),
+                  annotate
+                ),
+                Option.none()
+              )
+              : Effect.succeedNone
+        )
+      )
+    const isLockLost = (error: AuthError) => error._tag === "CredentialStoreError" && error.reason === "LockLost"
+    /**
+     * Runs `effect` holding the lock. When the lock turns out lost (it expired while its backend
+     * stalled: found before spending a refresh token, or by a fenced write), the whole step runs
+     * again under a new lock: it reads the store again, where another process may have stored a
+     * newer token.
+     */
+    const locked = <A>(effect: Effect.Effect<A, AuthError>) =>
+      lock.withLock(key, effect).pipe(
+        Effect.tapError((error) =>
+          isLockLost(error)
+            ? Effect.logWarning("the lock was lost; taking it again and reading the store").pipe(annotate)
+            : Effect.void
+        ),
+        Effect.retry({ times: 3, while: isLockLost })
+      )
+
+    /** Spends a refresh token only while the lock is still held (`TokenLock.guard`). */
+    const guarded = (spend: Effect.Effect<Token, AuthError>): Effect.Effect<Token, AuthError> =>
+      lock.guard === undefined ? spend : Effect.flatMap(lock.guard(key), (held) =>
+        held ? spend : Effect.fail(
+          new CredentialStoreError({
+            store: lock.describe,
+            key,
+            detail: "The lock expired before the refresh token was spent (its backend stalled longer than its ttl)",
+            reason: "LockLost"
+          })
+        ))
 
     const acquireAndSave = Effect.flatMap(strategy.acquire, saved)
 
@@ -110,7 +171,7 @@ export const persisted = (
       Option.match(strategy.refresh, {
         onNone: () => acquireAndSave,
         onSome: (refresh) =>
-          refresh(stored).pipe(
+          guarded(refresh(stored)).pipe(
             Effect.flatMap(saved),
             Effect.catchIf(
               (error) => error._tag === "InvalidCredentials" || error._tag === "TokenExpired",
@@ -136,13 +197,13 @@ export const persisted = (
 
     const acquire: Effect.Effect<Token, AuthError> = mode === "WriteOnly"
       ? locked(acquireAndSave)
-      : Effect.flatMap(store.load(key), (stored) =>
+      : Effect.flatMap(load(false), (stored) =>
         Effect.flatMap(
           Option.match(stored, { onNone: () => Effect.succeed(false), onSome: usable }),
           (fresh) =>
             fresh && Option.isSome(stored)
               ? Effect.succeed(stored.value)
-              : locked(Effect.flatMap(store.load(key), fromStored))
+              : locked(Effect.flatMap(load(true), fromStored))
         ))
 
     /**
@@ -155,7 +216,7 @@ export const persisted = (
       refresh: (token: Token) => Effect.Effect<Token, AuthError>,
       latest: Token
     ): Effect.Effect<Token, AuthError> =>
-      refresh(latest).pipe(
+      guarded(refresh(latest)).pipe(
         Effect.flatMap(saved),
         Effect.catchIf(
           (error) => !strategy.interactive && (error._tag === "InvalidCredentials" || error._tag === "TokenExpired"),
@@ -175,7 +236,7 @@ export const persisted = (
      * otherwise `renew` runs on the stored token (or on `token` when nothing is stored).
      */
     const renewWith = (renew: (latest: Token) => Effect.Effect<Token, AuthError>) => (token: Token) =>
-      locked(Effect.flatMap(store.load(key), (stored) => {
+      locked(Effect.flatMap(load(true), (stored) => {
         if (Option.isNone(stored)) return renew(token)
         const latest = stored.value
         return Effect.flatMap(
@@ -195,7 +256,7 @@ export const persisted = (
       onSome: (refresh) =>
         Option.some(
           mode === "WriteOnly"
-            ? (token: Token) => locked(Effect.flatMap(refresh(token), saved))
+            ? (token: Token) => locked(Effect.flatMap(guarded(refresh(token)), saved))
             : renewWith((latest) => refreshLatest(refresh, latest))
         ),
       onNone: () =>

@@ -3,10 +3,12 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as PlatformError from "@effect/platform/Error"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import { CredentialStoreError } from "@effect-auth/core/AuthError"
+import * as Fence from "./fence.js"
 
 /** @internal */
 export interface ConnectOptions {
@@ -79,7 +81,39 @@ const failure = (method: string, name: string, error: unknown): PlatformError.Pl
     method,
     reason: "Unknown",
     description: messageOf(error),
-    cause: new CredentialStoreError({ store: name, detail: `Redis ${method} failed: ${messageOf(error)}` })
+    // A failed command (a timeout, a lost connection) says nothing about the entry: try again, do not log out.
+    cause: new CredentialStoreError({
+      store: name,
+      detail: `Redis ${method} failed: ${messageOf(error)}`,
+      reason: "Unavailable",
+      hint: "Check that Redis is running and reachable, then try again; the stored login is kept."
+    })
+  })
+
+/**
+ * The fenced write: sets KEYS[1] to ARGV[1] when the lock KEYS[2] still holds our owner id ARGV[2],
+ * or when the entry is still the one we read under the lock (ARGV[3] = "1" and the value ARGV[4],
+ * or ARGV[3] = "0" and nothing stored): then no other process has stored anything since, and
+ * whoever reads next gets our token instead of spending the refresh token we spent. Else 0.
+ */
+const fencedSetScript = `local held = redis.call("get", KEYS[2]) == ARGV[2]
+local current = redis.call("get", KEYS[1])
+local unchanged = (ARGV[3] == "0" and current == false) or (ARGV[3] == "1" and current == ARGV[4])
+if held or unchanged then redis.call("set", KEYS[1], ARGV[1]) return 1 end
+return 0`
+
+const superseded = (name: string, key: string): PlatformError.PlatformError =>
+  new PlatformError.SystemError({
+    module: "KeyValueStore",
+    method: "set",
+    reason: "Busy",
+    description: "the lock was lost and another process stored a newer token",
+    cause: new CredentialStoreError({
+      store: name,
+      key,
+      detail: "The lock expired while Redis stalled and another process stored a newer token; this one was not stored",
+      reason: "LockLost"
+    })
   })
 
 /** @internal */
@@ -101,9 +135,38 @@ export const makeStore = (
     } while (cursor !== "0")
     return all
   })
+  const server = Fence.serverOf(options.url)
+  const fenceOf = (key: string) => Effect.map(FiberRef.get(Fence.currentFences), (fences) => Fence.find(fences, server, key))
   return KeyValueStore.makeStringOnly({
-    get: (key) => Effect.map(call("get", () => client.get(prefix + key)), Option.fromNullable),
-    set: (key, value) => Effect.asVoid(call("set", () => client.set(prefix + key, value))),
+    get: (key) =>
+      Effect.flatMap(fenceOf(key), (fence) =>
+        Effect.map(call("get", () => client.get(prefix + key)), (value) => {
+          fence?.read.set(key, value)
+          return Option.fromNullable(value)
+        })),
+    set: (key, value) =>
+      Effect.flatMap(fenceOf(key), (fence) => {
+        if (fence === undefined) return Effect.asVoid(call("set", () => client.set(prefix + key, value)))
+        const read = fence.read.get(key)
+        return Effect.flatMap(
+          call("set", () =>
+            client.eval(
+              fencedSetScript,
+              2,
+              prefix + key,
+              fence.lockKey,
+              value,
+              fence.owner,
+              read === undefined ? "-" : read === null ? "0" : "1",
+              read ?? ""
+            )),
+          (written) => {
+            if (written !== 1) return Effect.fail(superseded(name, key))
+            fence.read.set(key, value)
+            return Effect.void
+          }
+        )
+      }),
     remove: (key) => Effect.asVoid(call("remove", () => client.del(prefix + key))),
     has: (key) => Effect.map(call("has", () => client.exists(prefix + key)), (n) => n > 0),
     clear: Effect.flatMap(keys, (all) =>
