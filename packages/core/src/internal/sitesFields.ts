@@ -39,7 +39,12 @@ const tail: Provider.Fields = {
   }),
   state_dir: field("path", "The directory of the private credentials file"),
   redis_url: field("url", "The Redis server of storage \"redis\" (redis://...)", { protocols: ["redis:", "rediss:"] }),
-  redis_prefix: field("text", "The prefix of the site's Redis keys")
+  redis_prefix: field("text", "The prefix of the site's Redis keys"),
+  allow_insecure_http: field(
+    "text",
+    "Accept plain http:// endpoints on hosts that are not loopback (secrets travel in clear; warns): true or false",
+    { choices: ["true", "false"] }
+  )
 }
 
 /** @internal */
@@ -174,6 +179,7 @@ export const checkValue = (registry: Registry, name: string, value: unknown): Ch
       }`
     }
   }
+  if (typeof value === "boolean" && spec.choices?.includes(String(value)) === true) return { value: String(value) }
   if (typeof value !== "string") {
     return { error: `expected a string in quotes, got ${describeType(value)}` }
   }
