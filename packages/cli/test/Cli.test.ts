@@ -63,7 +63,7 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.strictEqual(login.code, 0, login.stderr)
         assert.match(
           login.stdout,
-          /^Logged in to emu as demo@example\.com until \d{4}-\d\d-\d\dT[\d:.]+Z \(credentials in file .*credentials\.json\)\n$/
+          /^Logged in to emu as demo@example\.com until (\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \d+ min\) \(credentials in file .*credentials\.json\)\n$/
         )
         assert.strictEqual(login.stderr, "")
         const afterLogin = yield* server.counters
