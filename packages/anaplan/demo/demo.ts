@@ -91,14 +91,16 @@ const program = Effect.gen(function*() {
     )
     const token = yield* source.get
     const validation = yield* AnaplanAuth.validate(token, { authUrl: server.url })
-    yield* Console.log(`Logged in as ${validation.email ?? demo.email} (basic), token expires at ${expiry(token)}`)
-    yield* Console.log(`  validate: Anaplan accepts the token (user id ${validation.userId})`)
+    yield* Console.log(`Logged in as ${validation.email} (basic, from /token/validate), token expires at ${expiry(token)}`)
+    yield* Console.log(`  validate: Anaplan accepts the token (user ${validation.userGuid ?? "?"}, customer ${validation.customerGuid ?? "?"})`)
     const user = yield* client.whoami
     yield* Console.log(`  whoami:   ${user.firstName} ${user.lastName} <${user.email}>, active: ${user.active}`)
     const refreshed = yield* source.refresh
-    const old = yield* Effect.either(AnaplanAuth.validate(token, { authUrl: server.url }))
+    const same = Redacted.value(refreshed.accessToken) === Redacted.value(token.accessToken)
+    const still = yield* Effect.either(AnaplanAuth.validate(token, { authUrl: server.url }))
     yield* Console.log(
-      `  refresh:  new token expires at ${expiry(refreshed)}; the old one is ${old._tag === "Left" ? "rejected" : "STILL ACCEPTED"}`
+      `  refresh:  ${same ? "the same token, extended" : "a NEW token (not what Anaplan does)"} to ${expiry(refreshed)}; ` +
+        `requests signed with it ${still._tag === "Right" ? "keep working" : "are REJECTED"}`
     )
   }))
   yield* loggedOut(server)

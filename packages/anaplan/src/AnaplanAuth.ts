@@ -125,22 +125,24 @@ export interface CallOptions {
 }
 
 /**
- * What `GET /token/validate` reports about a token. Anaplan does not publish this answer's shape:
- * only `userId` is required, the other fields are read when present.
+ * What `GET /token/validate` reports about a token, from Anaplan's nested answer
+ * `{"tokenInfo": {"expiresAt", "tokenId", ...}, "userInfo": {"userGuid", "userId", "customerGuid"}}`
+ * (`userInfo.userId` is the user's email). Only the email is required; the rest is read when present.
  *
  * @since 0.1.0
  * @category models
  */
 export class TokenValidation extends Schema.Class<TokenValidation>("@effect-auth/anaplan/TokenValidation")({
-  status: Schema.optional(Schema.String),
-  statusMessage: Schema.optional(Schema.String),
-  userId: Schema.String,
+  /** The user's email (Anaplan's `userInfo.userId`). */
+  email: Schema.String,
+  /** The user's id, 32 hex digits (`userInfo.userGuid`), as `users/me` reports it in `id`. */
   userGuid: Schema.optional(Schema.String),
+  /** The tenant's id (`userInfo.customerGuid`). */
   customerGuid: Schema.optional(Schema.String),
-  email: Schema.optional(Schema.String),
+  /** `tokenInfo.tokenId`. */
   tokenId: Schema.optional(Schema.String),
-  /** The token's expiry (epoch milliseconds on the wire; an ISO date is accepted too). */
-  expiresAt: Schema.optional(Schema.Union(Schema.DateTimeUtcFromNumber, Schema.DateTimeUtc))
+  /** The token's expiry (`tokenInfo.expiresAt`, epoch milliseconds on the wire). */
+  expiresAt: Schema.optional(Schema.DateTimeUtcFromSelf)
 }) {}
 
 /**
@@ -255,8 +257,9 @@ export const layerTokenConfig = (
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), layerToken))
 
 /**
- * `POST {authUrl}/token/refresh`: a new token for `token`, which stops working. A rejected token
- * (expired, refreshed already, logged out) is `InvalidCredentials`.
+ * `POST {authUrl}/token/refresh`: Anaplan extends `token` (`200`, the same value with a later expiry;
+ * the token in use keeps working); a server that answers `201` with a new value is taken too. A
+ * rejected token (expired, logged out) is `InvalidCredentials` carrying Anaplan's status code.
  *
  * @since 0.1.0
  * @category calls

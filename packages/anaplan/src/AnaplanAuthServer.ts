@@ -7,10 +7,11 @@
  * certificate test under `TestClock` first sets the clock to the present
  * (`TestClock.setTime(Date.now())`).
  *
- * What it answers (shapes from Anaplan's public documentation where it shows them):
+ * What it answers: the shapes `shared/ANAPLAN.md` records from public sources, pinned case by case
+ * (each citing its source) by `test/Contract.test.ts`:
  *
  * - `POST /token/authenticate` with `Basic base64(email:password)`, or with
- *   `CACertificate base64(PEM file)` and a JSON body `{"encodedData", "encodedSignedData"}` (at
+ *   `CACertificate base64(PEM file)` (or the base64 of the DER certificate) and a JSON body `{"encodedData", "encodedSignedData"}` (at
  *   least 100 random bytes and their RSA PKCS#1 v1.5 SHA-512 signature; optionally
  *   `"encodedDataFormat": "v2"`, the data then starting with an 8-byte big-endian epoch-seconds
  *   timestamp that must be within 5 minutes of the clock): `201`
@@ -18,14 +19,19 @@
  *   Certificates must be issued by `trustedCaPem` (not the CA itself), valid at the clock's time,
  *   and name a user by subject `emailAddress`, subjectAltName email or CN; each `encodedData` is
  *   accepted once.
- * - `POST /token/refresh` (`AnaplanAuthToken <tokenValue>`): `201`, same shape,
- *   `"statusMessage":"Token refreshed"`; the old token stops working at once.
+ * - `POST /token/refresh` (`AnaplanAuthToken <tokenValue>`): `200`, same shape, the same
+ *   `tokenValue` and `refreshTokenId` with a later `expiresAt`, `"statusMessage":"Token refreshed"`;
+ *   the token in use keeps working (`rotateOnRefresh` gives the unfaithful `201` with a new value).
  * - `POST /token/logout`: `204`; the token is revoked.
- * - `GET /token/validate`: `200` `{"meta","status":"SUCCESS","statusMessage":"Token validated","userId","userGuid","customerGuid","email","tokenId","expiresAt"}`
- *   (Anaplan does not publish this shape; this one is our choice).
- * - `GET /2/0/users/me`: `200` `{"meta":{"schema"},"status":{"code":200,"message":"Success"},"user":{"id","active","email","emailOptIn","firstName","lastName","customerId","lastLoginDate"}}`.
+ * - `GET /token/validate`: `200`, nested:
+ *   `{"meta","status":"SUCCESS","statusMessage":"Token validated","tokenInfo":{"expiresAt","tokenId","refreshTokenId"},"userInfo":{"userGuid","userId","customerGuid"}}`,
+ *   `userInfo.userId` being the user's email.
+ * - `GET /2/0/users/me`: `200` `{"meta":{"schema"},"status":{"code":200,"message":"Success"},"user":{"id","active","email","emailOptIn","firstName","lastName","customerId","lastLoginDate"}}`;
+ *   `GET /2/0/users` (every user; role-restricted). A path in a user's `deniedEndpoints` answers
+ *   `401` `{"status":"ACCESS_CONTROL_DENIED"}`.
  * - OAuth 2, as Anaplan's OAuth service (`https://us1a.app.anaplan.com`) does it, for the clients in
  *   `oauthClients`:
+ *   - `GET /auth/authorize?...`: `302` to `/auth/prelogin` with the same query.
  *   - `GET /auth/prelogin?response_type=code&client_id&redirect_uri&scope&state[&code_challenge&code_challenge_method=S256]`:
  *     an HTML login form (inputs `email`, `password`, buttons `login` and `cancel`), posted to
  *     `/auth/prelogin` (or `/auth/login`); the right password `302`-redirects to
@@ -38,23 +44,25 @@
  *     second use revokes what the code granted), `refresh_token` (rotation: each refresh returns a
  *     new refresh token and spends the old one; presenting a spent one revokes the whole grant,
  *     its access tokens included; clients with `rotateRefreshTokens: false` keep theirs, and
- *     `refreshTokenLifetime` ends them a fixed time after the login) and
- *     `urn:ietf:params:oauth:grant-type:device_code`. Success is
- *     `200` `{"access_token","refresh_token","expires_in","scope","token_type":"bearer"}` (a refresh
- *     token only with the `offline_access` scope); errors are RFC 6749 section 5.2 JSON
+ *     refresh tokens of rotating clients expire {@link defaultRefreshTokenLifetime} (or the client's
+ *     `refreshTokenLifetime`) after the login) and `urn:ietf:params:oauth:grant-type:device_code`.
+ *     Success is `200` `{"access_token","refresh_token","expires_in","scope","token_type":"bearer","id_token"}`
+ *     (a refresh token only with the `offline_access` scope, `scope` without `profile`, an ES256
+ *     `id_token` with `iss`, `sub`, `aud`, `email`, `iat`, `exp` with the `openid` scope, and the
+ *     request's `nonce` only with `echoNonce`); errors are RFC 6749 section 5.2 JSON
  *     (`invalid_grant`, `invalid_client` with `401`, ...). Access tokens work wherever a
  *     `/token/authenticate` token does (`AnaplanAuthToken` header) and expire by the same lifetime,
  *     but `/token/refresh` refuses them.
- *   - `POST /oauth/device/code` (`client_id`, `scope`): `200`
+ *   - `POST /oauth/device/code`, a JSON body `{"client_id", "scope"}` (a form body is `400`): `200`
  *     `{"device_code","user_code","verification_uri","verification_uri_complete","expires_in","interval":5}`;
  *     polling answers `authorization_pending`, `slow_down` (faster than the interval, which then
  *     grows by 5 seconds), `access_denied`, `expired_token`. The person's part is played by
  *     `approveDevice` / `denyDevice`, or in a browser by `GET /activate[?user_code]`: a form
  *     (inputs `user_code`, `email`, `password`, buttons `approve` and `deny`) posted to `/activate`.
- * - Failures: `401` `{"status":"FAILURE_BAD_CREDENTIAL","statusMessage":...}` from `/token/*`,
- *   `401` `{"status":{"code":401,"message":"Unauthorized"}}` from `/2/0/*`, for any missing,
- *   malformed, unknown, expired or revoked credential; `404` for other paths, `405` (with
- *   `Allow`) for other methods.
+ * - Failures: `401` `{"status":"FAILURE_BAD_CREDENTIAL","statusMessage":...}` from `/token/*` for
+ *   a missing, unknown, expired or revoked credential, `400` `{"status":"FAILURE_BAD_HEADER"}` for
+ *   a malformed `Authorization` header; `401` `{"status":{"code":401,"message":"Unauthorized"}}`
+ *   from `/2/0/*`; `404` for other paths, `405` (with `Allow`) for other methods.
  *
  * @since 0.1.0
  */
@@ -91,6 +99,8 @@ export declare namespace AnaplanAuthServer {
   export interface Service {
     /** `http://127.0.0.1:<port>`: serves the auth service (`/token/*`) and the integration API (`/2/0/*`). */
     readonly url: string
+    /** The PEM (SPKI) of the EC P-256 key that verifies the ES256 signatures of issued ID tokens. */
+    readonly idTokenKey: string
     /** Adds a user, or replaces the user with the same email (case-insensitive), e.g. to change a password. */
     readonly addUser: (user: User) => Effect.Effect<void>
     /** The lifetime of tokens issued from now on. */
@@ -152,9 +162,10 @@ export interface OAuthClient {
    */
   readonly rotateRefreshTokens?: boolean | undefined
   /**
-   * Anaplan's maximum refresh token lifetime (43,000 seconds by default there for rotatable
-   * clients): the refresh tokens of a login stop working this long after it, however often they
-   * were rotated. Default: they never expire.
+   * Anaplan's maximum refresh token lifetime: the refresh tokens of a login stop working this long
+   * after it, however often they were rotated. Default for rotating clients
+   * {@link defaultRefreshTokenLifetime} (43,000 seconds, as an Anaplan community answer gives it;
+   * an administrator sets it, up to a year); non-rotating refresh tokens never expire.
    */
   readonly refreshTokenLifetime?: Duration.DurationInput | undefined
 }
@@ -174,6 +185,8 @@ export interface AuthorizeRequest {
   readonly codeChallenge?: string | undefined
   /** Default `openid profile email offline_access`. */
   readonly scope?: string | undefined
+  /** The authorization request's `nonce` (echoed in the ID token only with `echoNonce`). */
+  readonly nonce?: string | undefined
   /** Cancel instead of logging in: the redirect carries `error=access_denied`. */
   readonly deny?: boolean | undefined
 }
@@ -192,6 +205,11 @@ export interface User {
   readonly lastName?: string
   /** Anaplan's user id (32 hex digits); derived from the email when absent. */
   readonly id?: string
+  /**
+   * Integration API paths (e.g. `"/2/0/users"`) this user lacks the role for: they answer `401`
+   * with `{"status":"ACCESS_CONTROL_DENIED"}`, as Anaplan answers role-restricted endpoints.
+   */
+  readonly deniedEndpoints?: ReadonlyArray<string>
 }
 
 /**
@@ -210,6 +228,8 @@ export interface Counters {
   readonly deviceCode: number
   /** `GET` and `POST` of the device activation page (`/activate`). */
   readonly activate: number
+  /** `GET /2/0/users`. */
+  readonly users: number
 }
 
 /**
@@ -274,6 +294,17 @@ export interface Options {
   readonly oauthClients?: ReadonlyArray<OAuthClient>
   /** How long a device code can be confirmed; default 15 minutes. */
   readonly deviceCodeLifetime?: Duration.DurationInput
+  /**
+   * Not Anaplan's behaviour, for testing clients against it: `/token/refresh` answers `201` with a
+   * new token value and revokes the old one at once. Default `false`: Anaplan extends the token
+   * (`200`, same value, later expiry) and the token in use keeps working.
+   */
+  readonly rotateOnRefresh?: boolean
+  /**
+   * Whether ID tokens echo the authorization request's `nonce`. Default `false`: no source says
+   * Anaplan does, so clients must not rely on it.
+   */
+  readonly echoNonce?: boolean
 }
 
 /**
@@ -294,6 +325,14 @@ export const demoUser: User = { email: "demo@example.com", password: "demo-passw
 export const defaultTokenLifetime: Duration.DurationInput = "35 minutes"
 
 /**
+ * The default maximum lifetime of rotating refresh tokens: 43,000 seconds (about 12 hours).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRefreshTokenLifetime: Duration.DurationInput = "43000 seconds"
+
+/**
  * The default lifetime of device codes: 15 minutes.
  *
  * @since 0.1.0
@@ -304,7 +343,8 @@ export const defaultDeviceCodeLifetime: Duration.DurationInput = "15 minutes"
 const defaults: internal.Defaults = {
   demoUser,
   tokenLifetime: defaultTokenLifetime,
-  deviceCodeLifetime: defaultDeviceCodeLifetime
+  deviceCodeLifetime: defaultDeviceCodeLifetime,
+  refreshTokenLifetime: defaultRefreshTokenLifetime
 }
 
 /**

@@ -30,13 +30,13 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as AnaplanAuth from "./AnaplanAuth.js"
 import * as internal from "./internal/anaplanOAuth.js"
+import * as regions from "./internal/regions.js"
 
 /**
  * Anaplan's OAuth service host: `https://us1a.app.anaplan.com`.
@@ -45,6 +45,15 @@ import * as internal from "./internal/anaplanOAuth.js"
  * @category constants
  */
 export const defaultOAuthUrl: string = internal.defaultOAuthUrl
+
+/**
+ * Anaplan's OAuth host of each tenant region (Anaplan's "URL, IP, and allowlist requirements" page):
+ * most regions share `https://us1a.app.anaplan.com`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const oauthHosts: Readonly<Record<string, string>> = regions.oauthHosts
 
 /**
  * Anaplan's authentication service host, for token validation: `https://auth.anaplan.com`.
@@ -76,8 +85,13 @@ export interface ClientOptions {
   readonly clientSecret?: Redacted.Redacted<string> | undefined
   /** Default {@link defaultScopes}. */
   readonly scopes?: ReadonlyArray<string> | undefined
-  /** Default {@link defaultOAuthUrl}. */
+  /** The OAuth host; default: the {@link region}'s, else {@link defaultOAuthUrl}. Overrides `region`. */
   readonly oauthUrl?: string | undefined
+  /**
+   * The tenant's region (`us1`, `eu3`, `au1`, ... see {@link oauthHosts}), mapped to its OAuth host;
+   * an unknown region is `InvalidConfiguration` listing the known ones.
+   */
+  readonly region?: string | undefined
   /** For `validateToken`; default {@link defaultAuthUrl}. */
   readonly authUrl?: string | undefined
   /** The site named in errors, spans and logs. */
@@ -97,21 +111,6 @@ export interface Options extends ClientOptions {
   readonly redirectUri: string
   /** PKCE S256; default `true`. */
   readonly pkce?: boolean | undefined
-}
-
-/**
- * What `GET {authUrl}/token/validate` says about a token. Anaplan does not publish the answer's
- * shape; fields it does not send are `undefined`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface TokenInfo {
-  readonly userId: string | undefined
-  readonly email: string | undefined
-  readonly customerGuid: string | undefined
-  readonly tokenId: string | undefined
-  readonly expiresAt: Option.Option<DateTime.Utc>
 }
 
 /**
@@ -155,8 +154,13 @@ export declare namespace AnaplanOAuth {
      * refresh token: the one spent is dead afterwards, keep the new one.
      */
     readonly refreshToken: (token: Token.Token | Redacted.Redacted<string>) => Effect.Effect<Token.Token, AuthError.AuthError>
-    /** `GET {authUrl}/token/validate`; an invalid token is `InvalidCredentials`. */
-    readonly validateToken: (token: Token.Token | Redacted.Redacted<string>) => Effect.Effect<TokenInfo, AuthError.AuthError>
+    /**
+     * `GET {authUrl}/token/validate`: the token's user (email, user and customer GUID) and expiry;
+     * an invalid token is `InvalidCredentials`.
+     */
+    readonly validateToken: (
+      token: Token.Token | Redacted.Redacted<string>
+    ) => Effect.Effect<AnaplanAuth.TokenValidation, AuthError.AuthError>
   }
 }
 
@@ -168,7 +172,7 @@ export declare namespace AnaplanOAuth {
  */
 export const make: (
   options: Options
-) => Effect.Effect<AnaplanOAuth.Service, AuthError.InvalidConfiguration, HttpClient.HttpClient> = internal.make
+) => Effect.Effect<AnaplanOAuth.Service, AuthError.InvalidConfiguration, HttpClient.HttpClient> = (options) => internal.make(options, AnaplanAuth.TokenValidation)
 
 /**
  * The service as a layer.

@@ -22,7 +22,8 @@ const AnaplanClient = Effect.promise(() => import("./AnaplanClient.js"))
 const fields = {
   auth_url: Provider.field.url("Anaplan's authentication service (default https://auth.anaplan.com)"),
   api_url: Provider.field.url("Anaplan's integration API (default https://api.anaplan.com)"),
-  oauth_url: Provider.field.url("Anaplan's OAuth service (default https://us1a.app.anaplan.com)"),
+  oauth_url: Provider.field.url("Anaplan's OAuth service (default: the region's, else https://us1a.app.anaplan.com)"),
+  region: Provider.field.text("The tenant's region (us1, eu3, au1, ...), mapped to its OAuth host; oauth_url overrides it"),
   ...OAuth2Provider.clientFields,
   email: Provider.field.text("The user to log in as (method basic)", { identity: true }),
   password: Provider.field.secret("The password (method basic); prefer password_file or the environment", {
@@ -119,6 +120,7 @@ const oauthStrategy = (site: Site) =>
         clientSecret: values.client_secret,
         scopes: values.scopes,
         oauthUrl: values.oauth_url,
+        region: values.region,
         authUrl: values.auth_url,
         site: site.name
       }

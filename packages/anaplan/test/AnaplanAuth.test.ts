@@ -1,6 +1,4 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as RefreshPolicy from "@effect-auth/core/RefreshPolicy"
 import type * as Token from "@effect-auth/core/Token"
@@ -24,6 +22,7 @@ import * as AnaplanAuth from "../src/AnaplanAuth.js"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as AnaplanClient from "../src/AnaplanClient.js"
 import * as TestCertificates from "../src/TestCertificates.js"
+import { Certificates, certificatesLayer } from "./support/emulator.js"
 
 type Server = AnaplanAuthServer.AnaplanAuthServer.Service
 
@@ -116,18 +115,18 @@ describe("AnaplanAuth", () => {
           assert.strictEqual((yield* server.counters).refresh, 0)
           yield* TestClock.adjust(Duration.seconds(1))
           yield* eventually(
-            Effect.map(source.current, (held) => Option.exists(held, (token) => value(token) !== value(first))),
-            "the refreshed token is installed"
+            Effect.map(source.current, (held) => Option.exists(held, (token) => token.expiresAtMillis > first.expiresAtMillis)),
+            "the extended token is installed"
           )
           const counters = yield* server.counters
           assert.strictEqual(counters.refresh, 1)
           assert.strictEqual(counters.authenticate, 1)
           const second = yield* source.get
           assert.strictEqual(second.expiresAtMillis, Duration.toMillis(Duration.minutes(30)) + lifetime)
-          // Anaplan's refresh ends the old token
-          const old = yield* Effect.flip(AnaplanAuth.validate(first, { authUrl: server.url }))
-          assert.strictEqual(old._tag, "TokenExpired")
-          assert.strictEqual((yield* AnaplanAuth.validate(second, { authUrl: server.url })).email, demo.email)
+          // Anaplan's refresh extends the token in use (setikites/anaplan-openapi, authentication/README.md,
+          // "Token Refresh Behavior"): same value, later expiry, the requests signed with it keep working
+          assert.strictEqual(value(second), value(first))
+          assert.strictEqual((yield* AnaplanAuth.validate(first, { authUrl: server.url })).email, demo.email)
           assert.strictEqual(yield* server.activeTokens, 1)
         })
       ))
@@ -340,17 +339,21 @@ describe("AnaplanAuth", () => {
           const validation = yield* AnaplanAuth.validate(token, { authUrl: server.url })
           assert.instanceOf(validation, AnaplanAuth.TokenValidation)
           assert.strictEqual(validation.email, demo.email)
-          assert.match(validation.userId, /^[0-9a-f]{32}$/)
+          // the nested answer (setikites/anaplan-openapi authentication/README.md, "GET /token/validate"):
+          // userInfo.userId is the email, userGuid the user's hex id
+          assert.match(validation.userGuid ?? "", /^[0-9a-f]{32}$/)
+          assert.match(validation.customerGuid ?? "", /^[0-9a-f]{32}$/)
+          assert.isString(validation.tokenId)
           assert.strictEqual(validation.expiresAt && DateTime.toEpochMillis(validation.expiresAt), token.expiresAtMillis)
           // a bare redacted token value works too
-          assert.strictEqual((yield* AnaplanAuth.validate(token.accessToken, { authUrl: server.url })).userId, validation.userId)
+          assert.strictEqual((yield* AnaplanAuth.validate(token.accessToken, { authUrl: server.url })).userGuid, validation.userGuid)
 
           const user = yield* AnaplanClient.whoami(token, { apiUrl: server.url })
           assert.instanceOf(user, AnaplanClient.User)
           assert.strictEqual(user.email, demo.email)
           assert.strictEqual(user.firstName, "Demo")
           assert.strictEqual(user.lastName, "User")
-          assert.strictEqual(user.id, validation.userId)
+          assert.strictEqual(user.id, validation.userGuid)
           assert.isTrue(user.active)
           assert.strictEqual(user.lastLoginDate, "2026-01-02T03:04:05.000+0000")
 
@@ -361,7 +364,29 @@ describe("AnaplanAuth", () => {
         })
       ))
 
-    it.scoped("refresh replaces the token; logout ends it, and a dead token counts as logged out", () =>
+    it.scoped("refresh extends the token (200, same value, later expiry); a server that rotates (201) is taken too", () =>
+      Effect.gen(function*() {
+        for (const rotateOnRefresh of [false, true]) {
+          yield* withServer((server) =>
+            Effect.gen(function*() {
+              const first = yield* Effect.flatMap(
+                AnaplanAuth.basic({ email: demo.email, password, authUrl: server.url }),
+                (strategy) => strategy.acquire
+              )
+              yield* TestClock.adjust("1 minute")
+              const second = yield* AnaplanAuth.refresh(first, { authUrl: server.url })
+              assert.strictEqual(value(second) === value(first), !rotateOnRefresh)
+              assert.strictEqual(second.expiresAtMillis, first.expiresAtMillis + 60_000)
+              assert.strictEqual(
+                Exit.isSuccess(yield* Effect.exit(AnaplanAuth.validate(first, { authUrl: server.url }))),
+                !rotateOnRefresh,
+                "the token in use keeps working unless the server rotates"
+              )
+            }), { rotateOnRefresh })
+        }
+      }))
+
+    it.scoped("refresh of a dead token is InvalidCredentials with Anaplan's status; logout ends a token, a dead one counts as logged out", () =>
       withServer((server) =>
         Effect.gen(function*() {
           const first = yield* Effect.flatMap(
@@ -369,19 +394,26 @@ describe("AnaplanAuth", () => {
             (strategy) => strategy.acquire
           )
           const second = yield* AnaplanAuth.refresh(first, { authUrl: server.url })
-          assert.notStrictEqual(value(second), value(first))
           assert.strictEqual(second.tokenType, "AnaplanAuthToken")
+          yield* server.expireAllTokens
           const rejected = yield* Effect.flip(AnaplanAuth.refresh(first, { authUrl: server.url, site: "prod" }))
           assert.strictEqual(rejected._tag, "InvalidCredentials")
           assert.include(rejected.message, "[prod] Anaplan token refresh")
+          // the body's status code, never its text (ANAPLAN.md, "Failures")
+          assert.include(rejected.message, "(Anaplan status FAILURE_BAD_CREDENTIAL)")
+          assert.notInclude(rejected.message, "Invalid or expired token")
+          const live = yield* Effect.flatMap(
+            AnaplanAuth.basic({ email: demo.email, password, authUrl: server.url }),
+            (strategy) => strategy.acquire
+          )
           assert.strictEqual(yield* server.activeTokens, 1)
-          yield* AnaplanAuth.logout(second, { authUrl: server.url })
+          yield* AnaplanAuth.logout(live, { authUrl: server.url })
           assert.strictEqual(yield* server.activeTokens, 0)
-          yield* AnaplanAuth.logout(second, { authUrl: server.url })
+          yield* AnaplanAuth.logout(live, { authUrl: server.url })
           assert.strictEqual((yield* server.counters).logout, 2)
           // a real failure of logout is still reported
           yield* server.injectFault(AnaplanAuthServer.Fault.status(500))
-          assert.strictEqual((yield* Effect.flip(AnaplanAuth.logout(second, { authUrl: server.url })))._tag, "AuthServiceUnavailable")
+          assert.strictEqual((yield* Effect.flip(AnaplanAuth.logout(live, { authUrl: server.url })))._tag, "AuthServiceUnavailable")
         })
       ))
 
@@ -410,15 +442,7 @@ describe("AnaplanAuth", () => {
 // -------------------------------------------------------------------------------------------------
 // Certificates: generated once for the block below (openssl), in a temporary directory.
 
-class Certificates extends Context.Tag("test/Certificates")<Certificates, TestCertificates.TestCertificates>() {}
-
-const CertificatesLive = Layer.scoped(
-  Certificates,
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    return yield* TestCertificates.generate(yield* fs.makeTempDirectoryScoped({ prefix: "effect-auth-anaplan-auth-" }))
-  })
-).pipe(Layer.provide(NodeContext.layer), Layer.orDie)
+const CertificatesLive = certificatesLayer("effect-auth-anaplan-auth-")
 
 layer(Layer.merge(CertificatesLive, NodeHttpClient.layerUndici), { timeout: "60 seconds" })("AnaplanAuth certificate", (it) => {
   const withCaServer = <A, E>(
@@ -564,8 +588,8 @@ layer(Layer.merge(CertificatesLive, NodeHttpClient.layerUndici), { timeout: "60 
         yield* TestClock.adjust(Duration.minutes(30))
         yield* eventually(Effect.map(server.counters, (c) => c.refresh === 1), "a refresh")
         yield* eventually(
-          Effect.map(source.current, (held) => Option.exists(held, (token) => value(token) !== value(first))),
-          "the refreshed token is installed"
+          Effect.map(source.current, (held) => Option.exists(held, (token) => token.expiresAtMillis > first.expiresAtMillis)),
+          "the extended token is installed"
         )
         yield* server.expireAllTokens
         yield* TestClock.adjust(Duration.minutes(30))

@@ -1,12 +1,9 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, it, layer } from "@effect/vitest"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -16,11 +13,12 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import { createPrivateKey, randomBytes, sign } from "node:crypto"
+import { createPrivateKey, randomBytes, sign, X509Certificate } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as TestCertificates from "../src/TestCertificates.js"
+import { Certificates, certificatesLayer } from "./support/emulator.js"
 
 // ---------------------------------------------------------------------------------------------
 // Expected shapes (excess properties are errors: these pin the wire format)
@@ -37,16 +35,14 @@ const TokenAnswer = Schema.Struct({
   })
 })
 const AuthFailure = Schema.Struct({ status: Schema.Literal("FAILURE_BAD_CREDENTIAL"), statusMessage: Schema.String })
+const BadHeader = Schema.Struct({ status: Schema.Literal("FAILURE_BAD_HEADER"), statusMessage: Schema.String })
+/** Nested (setikites/anaplan-openapi, authentication/README.md, "GET /token/validate"). */
 const ValidateAnswer = Schema.Struct({
   meta: Schema.Struct({ validationUrl: Schema.String }),
   status: Schema.Literal("SUCCESS"),
   statusMessage: Schema.Literal("Token validated"),
-  userId: Schema.String,
-  userGuid: Schema.String,
-  customerGuid: Schema.String,
-  email: Schema.String,
-  tokenId: Schema.UUID,
-  expiresAt: Schema.Number
+  tokenInfo: Schema.Struct({ expiresAt: Schema.Number, tokenId: Schema.UUID, refreshTokenId: Schema.UUID }),
+  userInfo: Schema.Struct({ userGuid: Schema.String, userId: Schema.String, customerGuid: Schema.String })
 })
 const UsersMeAnswer = Schema.Struct({
   meta: Schema.Struct({ schema: Schema.String }),
@@ -203,7 +199,29 @@ describe("AnaplanAuthServer", () => {
   })
 
   describe("tokens", () => {
-    it.scoped("refresh issues a new token and the old one stops working at once", () =>
+    it.scoped("refresh extends the token: 200, the same tokenValue and refreshTokenId, a later expiresAt; it keeps working", () =>
+      withServer((server) =>
+        Effect.gen(function*() {
+          const first = yield* login(server.url)
+          yield* TestClock.adjust(Duration.minutes(30))
+          const answer = yield* call("POST", `${server.url}/token/refresh`, anaplanToken(first.tokenValue))
+          // setikites/anaplan-openapi authentication/README.md: "Returns 200 OK", "Returns the same token value"
+          assert.strictEqual(answer.status, 200)
+          const body = decode(TokenAnswer, answer.text)
+          assert.strictEqual(body.statusMessage, "Token refreshed")
+          assert.strictEqual(body.tokenInfo.tokenValue, first.tokenValue)
+          assert.strictEqual(body.tokenInfo.refreshTokenId, first.refreshTokenId)
+          assert.strictEqual(body.tokenInfo.expiresAt, Duration.toMillis(Duration.minutes(30)) + lifetime)
+          // past the first expiry, the token still works: it was extended
+          yield* TestClock.adjust(Duration.minutes(10))
+          for (const [method, path] of [["GET", "/2/0/users/me"], ["GET", "/token/validate"]] as const) {
+            assert.strictEqual((yield* call(method, `${server.url}${path}`, anaplanToken(first.tokenValue))).status, 200, path)
+          }
+          assert.strictEqual(yield* server.activeTokens, 1)
+        })
+      ))
+
+    it.scoped("rotateOnRefresh (not Anaplan's behaviour): 201, a new token, the old one stops working at once", () =>
       withServer((server) =>
         Effect.gen(function*() {
           const first = yield* login(server.url)
@@ -220,7 +238,7 @@ describe("AnaplanAuthServer", () => {
           const me = yield* call("GET", `${server.url}/2/0/users/me`, anaplanToken(body.tokenInfo.tokenValue))
           assert.strictEqual(me.status, 200)
           assert.strictEqual(yield* server.activeTokens, 1)
-        })
+        }), { rotateOnRefresh: true }
       ))
 
     it.scoped("logout answers 204 and revokes the token", () =>
@@ -247,10 +265,10 @@ describe("AnaplanAuthServer", () => {
           const answer = yield* call("GET", `${server.url}/token/validate`, anaplanToken(token.tokenValue))
           assert.strictEqual(answer.status, 200)
           const body = decode(ValidateAnswer, answer.text)
-          assert.strictEqual(body.expiresAt, token.expiresAt)
-          assert.strictEqual(body.tokenId, token.tokenId)
-          assert.strictEqual(body.email, "demo@example.com")
-          assert.match(body.userId, /^[0-9a-f]{32}$/)
+          assert.strictEqual(body.tokenInfo.expiresAt, token.expiresAt)
+          assert.strictEqual(body.tokenInfo.tokenId, token.tokenId)
+          assert.strictEqual(body.userInfo.userId, "demo@example.com")
+          assert.match(body.userInfo.userGuid, /^[0-9a-f]{32}$/)
           const unknown = yield* call("GET", `${server.url}/token/validate`, anaplanToken("not-a-token"))
           assert.strictEqual(unknown.status, 401)
           decode(AuthFailure, unknown.text)
@@ -272,8 +290,8 @@ describe("AnaplanAuthServer", () => {
           assert.deepStrictEqual([body.user.firstName, body.user.lastName], ["Demo", "User"])
           assert.strictEqual(body.user.lastLoginDate, "2024-01-02T03:04:05.000+0000")
           const validate = decode(ValidateAnswer, (yield* call("GET", `${server.url}/token/validate`, anaplanToken(token.tokenValue))).text)
-          assert.strictEqual(validate.userId, body.user.id)
-          assert.strictEqual(validate.customerGuid, body.user.customerId)
+          assert.strictEqual(validate.userInfo.userGuid, body.user.id)
+          assert.strictEqual(validate.userInfo.customerGuid, body.user.customerId)
           for (const authorization of [undefined, anaplanToken("nope"), demo]) {
             const failed = yield* call("GET", `${server.url}/2/0/users/me`, authorization)
             assert.strictEqual(failed.status, 401)
@@ -332,7 +350,7 @@ describe("AnaplanAuthServer", () => {
   })
 
   describe("requests", () => {
-    it.scoped("malformed Authorization headers get 401, never a 5xx", () =>
+    it.scoped("malformed Authorization headers get 400 FAILURE_BAD_HEADER from /token/*, wrong ones 401; never a 5xx", () =>
       withServer((server) =>
         Effect.gen(function*() {
           const token = yield* login(server.url)
@@ -364,10 +382,37 @@ describe("AnaplanAuthServer", () => {
             ["GET", "/token/validate"],
             ["GET", "/2/0/users/me"]
           ] as const
+          // not `<scheme> <credentials>` at all: 400 from every /token/* endpoint
+          const notAHeader = new Set<string | undefined>([
+            "",
+            "Basic",
+            "Basic ",
+            "AnaplanAuthToken",
+            `AnaplanAuthToken ${token.tokenValue} extra`,
+            `AnaplanAuthToken${token.tokenValue}`,
+            "CACertificate",
+            "\u00e9\u00e8"
+          ])
+          // credentials that are not what the login scheme needs (base64 of email:password, of a certificate)
+          const badCredentials = new Set<string | undefined>([
+            "Basic !!!not-base64!!!",
+            `Basic ${Buffer.from("no-colon").toString("base64")}`,
+            `Basic ${Buffer.from("demo@example.com:demo-password").toString("base64").slice(1)}`,
+            "CACertificate %%%",
+            `Basic ${"A".repeat(6000)}`
+          ])
           for (const [method, path] of endpoints) {
             for (const authorization of malformed) {
               const answer = yield* call(method, `${server.url}${path}`, authorization, method === "POST" ? "{}" : undefined)
-              assert.strictEqual(answer.status, 401, `${method} ${path} with ${JSON.stringify(authorization?.slice(0, 40))}`)
+              const label = `${method} ${path} with ${JSON.stringify(authorization?.slice(0, 40))}`
+              // ANAPLAN.md "Failures": a malformed Authorization header may answer 400; the integration API says 401
+              const expected = path.startsWith("/token/") &&
+                  (notAHeader.has(authorization) || (path === "/token/authenticate" && badCredentials.has(authorization)))
+                ? 400
+                : 401
+              assert.strictEqual(answer.status, expected, label)
+              if (expected === 400) decode(BadHeader, answer.text)
+              else if (path.startsWith("/token/")) decode(AuthFailure, answer.text)
             }
           }
           // the genuine token still works: nothing above disturbed it
@@ -431,7 +476,8 @@ describe("AnaplanAuthServer", () => {
             prelogin: 0,
             oauthToken: 0,
             deviceCode: 0,
-            activate: 0
+            activate: 0,
+            users: 0
           })
           yield* server.resetCounters
           assert.deepStrictEqual(yield* server.counters, {
@@ -443,7 +489,8 @@ describe("AnaplanAuthServer", () => {
             prelogin: 0,
             oauthToken: 0,
             deviceCode: 0,
-            activate: 0
+            activate: 0,
+            users: 0
           })
           yield* login(server.url)
           assert.strictEqual((yield* server.counters).authenticate, 1)
@@ -545,15 +592,7 @@ describe("AnaplanAuthServer", () => {
 // ---------------------------------------------------------------------------------------------
 // Certificates
 
-class Certificates extends Context.Tag("test/Certificates")<Certificates, TestCertificates.TestCertificates>() {}
-
-const CertificatesLive = Layer.scoped(
-  Certificates,
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    return yield* TestCertificates.generate(yield* fs.makeTempDirectoryScoped({ prefix: "effect-auth-emulator-" }))
-  })
-).pipe(Layer.provide(NodeContext.layer), Layer.orDie)
+const CertificatesLive = certificatesLayer("effect-auth-emulator-")
 
 const pemHeader = (certPath: string) => `CACertificate ${readFileSync(certPath).toString("base64")}`
 
@@ -594,6 +633,17 @@ layer(Layer.merge(CertificatesLive, NodeHttpClient.layerUndici), { timeout: "60 
         // the encrypted key is the same key
         const encrypted = signedBody(certs.clientEncryptedKeyPath, randomBytes(150), Redacted.value(certs.passphrase))
         assert.strictEqual((yield* certificateLogin(server.url, certs.clientCertPath, encrypted)).status, 201)
+      })
+    ))
+
+  it.scoped("accepts the header as the base64 of the DER certificate too (MII..., as Anaplan's own examples show it)", () =>
+    withCaServer((server, certs) =>
+      Effect.gen(function*() {
+        const der = new X509Certificate(readFileSync(certs.clientCertPath)).raw.toString("base64")
+        assert.match(der, /^MII/)
+        const answer = yield* call("POST", `${server.url}/token/authenticate`, `CACertificate ${der}`, signedBody(certs.clientKeyPath))
+        assert.strictEqual(answer.status, 201, answer.text)
+        decode(TokenAnswer, answer.text)
       })
     ))
 

@@ -2,7 +2,9 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as RefreshPolicy from "@effect-auth/core/RefreshPolicy"
 import { assert, describe, it } from "@effect/vitest"
+import { TokenSource } from "@effect-auth/core/TokenSource"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -20,10 +22,10 @@ const policy = RefreshPolicy.make({ jitter: Duration.zero, retryBase: Duration.z
 /** The emulator, and an `AnaplanClient` over basic auth against it. */
 const withClient = <A, E>(
   f: (client: AnaplanClient.AnaplanClient.Service, server: Server) => Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>,
-  options: { readonly apiUrl?: (server: Server) => string } = {}
+  options: { readonly apiUrl?: (server: Server) => string; readonly server?: AnaplanAuthServer.Options } = {}
 ) =>
   Effect.gen(function*() {
-    const server = yield* AnaplanAuthServer.make()
+    const server = yield* AnaplanAuthServer.make(options.server)
     const auth = AnaplanAuth.layerBasic({
       email: demo.email,
       password: Redacted.make(demo.password!),
@@ -99,6 +101,68 @@ describe("AnaplanClient", () => {
         assert.strictEqual((yield* Effect.flip(client.whoami))._tag, "AuthServiceUnavailable")
       })
     ))
+
+  it.scoped("401 ACCESS_CONTROL_DENIED is AccessDenied at once: no refresh, no login, no retry (ANAPLAN.md, integration API)", () =>
+    withClient((client, server) =>
+      Effect.gen(function*() {
+        yield* client.whoami
+        yield* server.resetCounters
+        const error = yield* Effect.flip(client.http.get("/users"))
+        assert.strictEqual(error._tag, "AccessDenied")
+        if (error._tag === "AccessDenied") {
+          assert.strictEqual(error.resource, "GET /2/0/users")
+          assert.strictEqual(error.reason, "ACCESS_CONTROL_DENIED")
+          assert.include(error.message, "lacks the permission")
+          assert.include(error.message, "Logging in again will not help")
+        }
+        const counters = yield* server.counters
+        assert.deepStrictEqual(
+          [counters.users, counters.refresh, counters.authenticate, counters.logout],
+          [1, 0, 0, 0],
+          "one request, nothing spent"
+        )
+        // the token is still good for what the user may do
+        assert.strictEqual((yield* client.whoami).email, demo.email)
+        assert.strictEqual((yield* server.counters).authenticate, 0)
+      }), { server: { users: [{ ...demo, deniedEndpoints: ["/2/0/users"] }] } }))
+
+  it.scoped("a user with the role gets the list; an expired token is still recovered as before", () =>
+    withClient((client, server) =>
+      Effect.gen(function*() {
+        const response = yield* client.http.get("/users")
+        assert.strictEqual(response.status, 200)
+        yield* server.expireAllTokens
+        assert.strictEqual((yield* client.http.get("/users")).status, 200)
+        assert.strictEqual((yield* server.counters).users, 3)
+      })))
+
+  it.scoped("a refresh extends the token: requests in flight keep working, none is refused or re-sent, one login", () =>
+    Effect.gen(function*() {
+      const server = yield* AnaplanAuthServer.make()
+      const context = yield* Layer.build(
+        AnaplanClient.layer({ apiUrl: server.url }).pipe(
+          Layer.provideMerge(AnaplanAuth.layerBasic({
+            email: demo.email,
+            password: Redacted.make(demo.password!),
+            authUrl: server.url,
+            tokenSource: { policy }
+          }))
+        )
+      )
+      const client = Context.get(context, AnaplanClient.AnaplanClient)
+      const source = Context.get(context, TokenSource)
+      const before = yield* source.get
+      yield* server.resetCounters
+      const [responses, extended] = yield* Effect.all([
+        Effect.all(Array.from({ length: 50 }, () => client.http.get("/users/me")), { concurrency: "unbounded" }),
+        source.refresh
+      ], { concurrency: "unbounded" })
+      assert.isTrue(responses.every((response) => response.status === 200))
+      assert.strictEqual(Redacted.value(extended.accessToken), Redacted.value(before.accessToken))
+      const counters = yield* server.counters
+      assert.deepStrictEqual([counters.usersMe, counters.refresh, counters.authenticate], [50, 1, 0])
+      assert.strictEqual(yield* server.activeTokens, 1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("layerConfig reads ANAPLAN_API_URL and defaults to Anaplan's public API", () =>
     Effect.gen(function*() {

@@ -1,6 +1,7 @@
 import * as AuthError from "@effect-auth/core/AuthError"
 import * as LoginAgent from "@effect-auth/core/LoginAgent"
 import * as OAuth2 from "@effect-auth/core/OAuth2"
+import * as OAuth2Auth from "@effect-auth/core/OAuth2Auth"
 import * as Token from "@effect-auth/core/Token"
 import * as TokenLock from "@effect-auth/core/TokenLock"
 import * as RefreshPolicy from "@effect-auth/core/RefreshPolicy"
@@ -16,12 +17,14 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import { verify } from "node:crypto"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as AnaplanOAuth from "../src/AnaplanOAuth.js"
 
@@ -149,6 +152,35 @@ describe("AnaplanOAuth", () => {
         })
       ))
 
+    it.effect("region picks the OAuth host (ANAPLAN.md, regional hosts); oauthUrl overrides it; an unknown one lists the known", () =>
+      Effect.gen(function*() {
+        const hostOf = (extra: Partial<AnaplanOAuth.Options>) =>
+          AnaplanOAuth.make({ clientId: "c", redirectUri, ...extra }).pipe(
+            Effect.flatMap((oauth) => oauth.authorizationUrl()),
+            Effect.map((request) => new URL(request.url).origin),
+            Effect.provide(NodeHttpClient.layerUndici)
+          )
+        assert.strictEqual(yield* hostOf({}), "https://us1a.app.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "eu2" }), "https://us1a.app.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "eu3" }), "https://eu3.app.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "AU1" }), "https://au1a.app2.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "ca1" }), "https://ca1a.app.anaplan.com")
+        assert.strictEqual(yield* hostOf({ region: "eu3", oauthUrl: "https://oauth.example.com" }), "https://oauth.example.com")
+        assert.lengthOf(Object.keys(AnaplanOAuth.oauthHosts), 19)
+        const error = yield* Effect.flip(hostOf({ region: "mars1", site: "prod" }))
+        assert.strictEqual(error._tag, "InvalidConfiguration")
+        assert.include(error.message, "unknown region \"mars1\"")
+        assert.include(error.message, "us1, us2")
+        assert.include(error.message, "me1")
+        // the strategies check it too, before any request
+        const device = yield* Effect.flip(
+          AnaplanOAuth.device({ clientId: "c", region: "mars1" }).pipe(
+            Effect.provide(Layer.merge(NodeHttpClient.layerUndici, LoginAgent.layerTest({})))
+          )
+        )
+        assert.strictEqual(device._tag, "InvalidConfiguration")
+      }))
+
     it.effect("rejects URLs that are not http(s) and an empty client id", () =>
       Effect.gen(function*() {
         const bad = [
@@ -178,7 +210,7 @@ describe("AnaplanOAuth", () => {
           assert.strictEqual(token.tokenType, "AnaplanAuthToken")
           assert.isTrue(Option.isSome(token.refreshToken))
           assert.strictEqual(token.expiresAtMillis, 5_000 + lifetime)
-          assert.deepStrictEqual(token.scopes, ["openid", "profile", "email", "offline_access"])
+          assert.deepStrictEqual(token.scopes, ["openid", "email", "offline_access"], "as Anaplan answers: without profile")
           const me = yield* HttpClient.execute(
             HttpClientRequest.get(`${server.url}/2/0/users/me`).pipe(
               HttpClientRequest.setHeader("authorization", Redacted.value(token.authorizationHeader))
@@ -356,9 +388,9 @@ describe("AnaplanOAuth", () => {
           const token = yield* oauth.fetchToken(yield* browserLogin(request.url), request)
           const info = yield* oauth.validateToken(token)
           assert.strictEqual(info.email, email)
-          assert.isString(info.userId)
+          assert.isString(info.userGuid)
           assert.isString(info.tokenId)
-          assert.deepStrictEqual(Option.map(info.expiresAt, DateTime.toEpochMillis), Option.some(1_000 + lifetime))
+          assert.strictEqual(info.expiresAt && DateTime.toEpochMillis(info.expiresAt), 1_000 + lifetime)
           assert.strictEqual((yield* oauth.validateToken(token.accessToken)).email, email)
           assert.strictEqual((yield* Effect.flip(oauth.validateToken(Redacted.make("unknown"))))._tag, "InvalidCredentials")
           yield* TestClock.adjust(lifetime)
@@ -532,8 +564,10 @@ describe("AnaplanOAuth", () => {
 
           // someone replays the refresh token the layer was given: the whole grant is revoked
           assert.strictEqual((yield* Effect.flip(oauth.refreshToken(initialRt)))._tag, "InvalidCredentials")
+          // the layer's refresh token is dead: a new login is needed, and the error says how
           const error = yield* Effect.flip(source.refresh)
-          assert.strictEqual(error._tag, "InvalidCredentials")
+          assert.strictEqual(error._tag, "TokenExpired")
+          assert.include(error.message, "effect-auth login --at emulator")
         })
       ))
 
@@ -617,4 +651,123 @@ describe("AnaplanOAuth", () => {
         { deviceCodeLifetime: "1 minute" }
       ))
   })
+
+  describe("issue 12: Anaplan as it really answers", () => {
+    const claimsOf = (idToken: string): Record<string, unknown> =>
+      JSON.parse(Buffer.from(idToken.split(".")[1], "base64url").toString("utf8"))
+
+    it.scoped("the token answer carries an ES256-signed id_token: iss, sub, aud = client id, email, iat, exp", () =>
+      withServer((server) =>
+        Effect.gen(function*() {
+          yield* TestClock.setTime(60_000)
+          const oauth = yield* service(server)
+          const request = yield* oauth.authorizationUrl()
+          const token = yield* oauth.fetchToken(yield* browserLogin(request.url), request)
+          const idToken = Redacted.value(Option.getOrThrow(token.idToken))
+          const [header, payload, signature] = idToken.split(".")
+          assert.isTrue(
+            verify("sha256", Buffer.from(`${header}.${payload}`), { key: server.idTokenKey, dsaEncoding: "ieee-p1363" }, Buffer.from(signature, "base64url"))
+          )
+          const claims = claimsOf(idToken)
+          assert.strictEqual(claims.aud, webClient.clientId)
+          assert.strictEqual(claims.email, email)
+          assert.strictEqual(claims.iss, server.url)
+          assert.match(String(claims.sub), /^[0-9a-f]{32}$/)
+          assert.strictEqual(claims.iat, 60)
+          assert.strictEqual(claims.exp, 60 + lifetime / 1000)
+          assert.isUndefined(claims.nonce)
+        })
+      ))
+
+    for (const echoNonce of [false, true]) {
+      it.scoped(`layerOAuthLocal sends no nonce and logs in whether or not the server echoes one (echoNonce: ${echoNonce})`, () =>
+        withServer((server) =>
+          Effect.gen(function*() {
+            const login = yield* browser
+            const seen: Array<URL> = []
+            const agent = LoginAgent.layerTest({ browser: (url) => Effect.suspend(() => (seen.push(url), login(url))) })
+            const source = yield* build(AnaplanOAuth.layerOAuthLocal(options(server)).pipe(Layer.provide(agent)), TokenSource.TokenSource)
+            const token = yield* source.get
+            assert.strictEqual(seen.length, 1)
+            assert.isNull(seen[0].searchParams.get("nonce"), "anaplan-sdk sends no nonce; neither do we")
+            assert.isUndefined(claimsOf(Redacted.value(Option.getOrThrow(token.idToken))).nonce)
+          }), { echoNonce }))
+
+      it.scoped(`generic OpenID Connect keeps the nonce check: it sends one and fails without its echo (echoNonce: ${echoNonce})`, () =>
+        withServer((server) =>
+          Effect.gen(function*() {
+            const agent = LoginAgent.layerTest({ browser: yield* browser })
+            const strategy = OAuth2Auth.authorizationCode({
+              name: "oidc",
+              site: "oidc",
+              endpoints: {
+                issuer: undefined,
+                authorizationEndpoint: `${server.url}/auth/prelogin`,
+                tokenEndpoint: `${server.url}/oauth/token`
+              },
+              client: OAuth2.secretPost(webClient.clientId, Redacted.make(clientSecret)),
+              scopes: ["openid", "email"],
+              redirect: LoginAgent.paste(redirectUri),
+              allowInsecureHttp: true
+            })
+            const source = yield* build(TokenSource.layer(strategy).pipe(Layer.provide(agent)), TokenSource.TokenSource)
+            const exit = yield* Effect.exit(source.get)
+            if (echoNonce) {
+              assert.isTrue(Exit.isSuccess(exit))
+            } else {
+              assert.isTrue(Exit.isFailure(exit))
+              const error = yield* Effect.flip(source.get)
+              assert.include(error.message, "nonce")
+            }
+          }), { echoNonce }))
+    }
+
+    it.scoped("layerRefreshToken: an expired rotating refresh token (default 43,000 s) is TokenExpired saying how to log in", () =>
+      withServer((server) =>
+        Effect.gen(function*() {
+          const oauth = yield* service(server)
+          const request = yield* oauth.authorizationUrl()
+          const initial = yield* oauth.fetchToken(yield* browserLogin(request.url), request)
+          yield* TestClock.adjust("43000 seconds")
+          const error = yield* Effect.flip(
+            Effect.flatMap(
+              build(
+                AnaplanOAuth.layerRefreshToken({ ...options(server), refreshToken: Option.getOrThrow(initial.refreshToken) }),
+                TokenSource.TokenSource
+              ),
+              (source) => source.get
+            )
+          )
+          assert.strictEqual(error._tag, "TokenExpired")
+          assert.include(error.message, "refresh token expired")
+          assert.include(error.message, "effect-auth login --at emulator")
+        })
+      ))
+
+    it.scoped("layerDevice: a refresh token that expired is TokenExpired on refresh, with no second login prompt", () =>
+      withServer((server) =>
+        Effect.gen(function*() {
+          const prompts = yield* Deferred.make<LoginAgent.DevicePrompt>()
+          const agent = LoginAgent.layerTest({ device: (p) => Deferred.succeed(prompts, p) })
+          const source = yield* build(
+            AnaplanOAuth.layerDevice({ clientId: deviceClient.clientId, oauthUrl: server.url, timeout: "1 day", site: "dev" })
+              .pipe(Layer.provide(agent)),
+            TokenSource.TokenSource
+          )
+          const login = yield* Effect.fork(source.get)
+          const shown = yield* Deferred.await(prompts)
+          yield* advanceUntil(server, "oauthToken", 1)
+          assert.isTrue(yield* server.approveDevice(shown.userCode, email))
+          yield* advanceUntil(server, "oauthToken", 2)
+          yield* Fiber.join(login)
+          // the administrator's maximum refresh token lifetime (10 minutes here) has passed
+          yield* TestClock.adjust("11 minutes")
+          const error = yield* Effect.flip(source.refresh)
+          assert.strictEqual(error._tag, "TokenExpired")
+          assert.include(error.message, "effect-auth login --at dev")
+          assert.strictEqual((yield* server.counters).deviceCode, 1)
+        }), { oauthClients: [webClient, { ...deviceClient, refreshTokenLifetime: "10 minutes" }] }
+      ))
+  })
+
 })

@@ -9,6 +9,7 @@ import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { createHash, randomBytes } from "node:crypto"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
+import { type Answer, send } from "./support/emulator.js"
 
 // ---------------------------------------------------------------------------------------------
 // Wire shapes (excess properties are errors)
@@ -18,7 +19,9 @@ const TokenAnswer = Schema.Struct({
   refresh_token: Schema.optional(Schema.NonEmptyString),
   expires_in: Schema.Number,
   scope: Schema.String,
-  token_type: Schema.Literal("bearer")
+  token_type: Schema.Literal("bearer"),
+  /** With the `openid` scope (ANAPLAN.md, "OAuth 2": the answer carries an `id_token`). */
+  id_token: Schema.optional(Schema.NonEmptyString)
 })
 const OAuthError = Schema.Struct({ error: Schema.String, error_description: Schema.String })
 const DeviceAnswer = Schema.Struct({
@@ -36,17 +39,6 @@ const decode = <A, I>(schema: Schema.Schema<A, I>, text: string): A =>
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-interface Answer {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string>>
-  readonly text: string
-}
-
-const send = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Answer, unknown, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
-    const response = yield* HttpClient.execute(request)
-    return { status: response.status, headers: response.headers, text: yield* response.text }
-  })
 
 const get = (url: string, authorization?: string) =>
   send(
@@ -206,7 +198,7 @@ describe("AnaplanAuthServer OAuth", () => {
           assert.strictEqual(answer.status, 200, answer.text)
           const body = decode(TokenAnswer, answer.text)
           // no scope asked: Anaplan's default, which brings a refresh token
-          assert.strictEqual(body.scope, "openid profile email offline_access")
+          assert.strictEqual(body.scope, "openid email offline_access", "Anaplan answers the scopes without profile")
           assert.isDefined(body.refresh_token)
           assert.strictEqual(body.expires_in, 35 * 60)
           // /auth/login takes the same form
@@ -300,8 +292,8 @@ describe("AnaplanAuthServer OAuth", () => {
           const tokens = yield* tokensFor(server)
           const validate = yield* get(`${server.url}/token/validate`, anaplanToken(tokens.access_token))
           assert.strictEqual(validate.status, 200)
-          assert.strictEqual(JSON.parse(validate.text).email, email)
-          assert.strictEqual(JSON.parse(validate.text).expiresAt, 10_000 + 35 * 60_000)
+          assert.strictEqual(JSON.parse(validate.text).userInfo.userId, email)
+          assert.strictEqual(JSON.parse(validate.text).tokenInfo.expiresAt, 10_000 + 35 * 60_000)
           assert.strictEqual((yield* get(`${server.url}/2/0/users/me`, anaplanToken(tokens.access_token))).status, 200)
           // OAuth tokens are renewed at /oauth/token, not /token/refresh
           const viaAuth = yield* postForm(`${server.url}/token/refresh`, {}, anaplanToken(tokens.access_token))
@@ -481,7 +473,8 @@ describe("AnaplanAuthServer OAuth", () => {
   describe("device grant", () => {
     const deviceCode = (server: AnaplanAuthServer.AnaplanAuthServer.Service) =>
       Effect.gen(function*() {
-        const answer = yield* postForm(`${server.url}/oauth/device/code`, {
+        // ANAPLAN.md, "Device grant": a JSON body {"client_id", "scope"}, as every public client sends it
+        const answer = yield* postJson(`${server.url}/oauth/device/code`, {
           client_id: cli.clientId,
           scope: "openid profile email offline_access"
         })
@@ -577,9 +570,15 @@ describe("AnaplanAuthServer OAuth", () => {
             })
             expectOAuthError(expired, 400, "expired_token")
             expectOAuthError(
-              yield* postForm(`${server.url}/oauth/device/code`, { client_id: "nobody" }),
+              yield* postJson(`${server.url}/oauth/device/code`, { client_id: "nobody" }),
               401,
               "invalid_client"
+            )
+            // RFC 8628's form encoding is not what Anaplan's clients send
+            expectOAuthError(
+              yield* postForm(`${server.url}/oauth/device/code`, { client_id: cli.clientId, scope: "openid" }),
+              400,
+              "invalid_request"
             )
           }),
         { deviceCodeLifetime: "30 seconds" }
@@ -594,7 +593,7 @@ describe("AnaplanAuthServer OAuth", () => {
           assert.strictEqual(page.status, 302)
           assert.strictEqual(new URL(page.headers["location"]).searchParams.get("error"), "unauthorized_client")
           expectOAuthError(
-            yield* postForm(`${server.url}/oauth/device/code`, { client_id: web.clientId, client_secret: web.clientSecret }),
+            yield* postJson(`${server.url}/oauth/device/code`, { client_id: web.clientId, client_secret: web.clientSecret }),
             400,
             "unauthorized_client"
           )
@@ -610,7 +609,7 @@ describe("AnaplanAuthServer OAuth", () => {
           )
           // each still does its own grant
           yield* tokensFor(server)
-          assert.strictEqual((yield* postForm(`${server.url}/oauth/device/code`, { client_id: cli.clientId })).status, 200)
+          assert.strictEqual((yield* postJson(`${server.url}/oauth/device/code`, { client_id: cli.clientId })).status, 200)
         }),
       {
         oauthClients: [

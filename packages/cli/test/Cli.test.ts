@@ -79,7 +79,7 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.deepStrictEqual(lines.length, 2, "exactly one line and its newline")
         assert.strictEqual(lines[1], "")
         const validation = yield* validate(lines[0])
-        assert.isDefined(validation.userId)
+        assert.isDefined(validation.userGuid)
 
         const second = yield* run(["token"])
         assert.strictEqual(second.stdout, first.stdout, "the stored token is served again")

@@ -71,6 +71,31 @@ export class TokenExpired extends Schema.TaggedError<TokenExpired>("@effect-auth
 }
 
 /**
+ * The token is good but the account lacks the permission for what was asked (Anaplan's `401`
+ * `ACCESS_CONTROL_DENIED`, RFC 6750's `insufficient_scope`). Refreshing or logging in again cannot
+ * fix it, so nothing is retried. `resource` is what was refused (`GET /2/0/users`), `reason` the
+ * service's code for the refusal.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AccessDenied extends Schema.TaggedError<AccessDenied>("@effect-auth/core/AccessDenied")("AccessDenied", {
+  ...fields,
+  resource: Schema.optional(Schema.String),
+  reason: Schema.optional(Schema.String)
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return render(
+      this,
+      "The account lacks the permission: ask an administrator for the role or scope. Logging in again will not help."
+    )
+  }
+}
+
+/**
  * Nothing usable is stored and the strategy cannot log in without a person.
  *
  * @since 0.1.0
@@ -220,6 +245,7 @@ export class CredentialStoreError extends Schema.TaggedError<CredentialStoreErro
 export type AuthError =
   | InvalidCredentials
   | TokenExpired
+  | AccessDenied
   | LoginRequired
   | AuthServiceUnavailable
   | MalformedResponse

@@ -1,6 +1,7 @@
 /**
  * `HttpClient` middleware that signs every request with a token from a {@link TokenSource} and
- * recovers from `401`s caused by refresh races.
+ * recovers from `401`s caused by refresh races; a `401` that the provider classifies as a
+ * missing permission is `AccessDenied` at once.
  *
  * @since 0.1.0
  */
@@ -8,11 +9,70 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as AuthError from "./AuthError.js"
 import type { Token } from "./Token.js"
 import { TokenSource } from "./TokenSource.js"
+
+/**
+ * What a `401` means: `None` when the token was rejected (expired, revoked: invalidate it and send
+ * again), `Some(reason)` when the token is good but the account lacks the permission (`reason` is
+ * the service's code, e.g. `ACCESS_CONTROL_DENIED`): then nothing is refreshed or retried.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UnauthorizedClassifier = (
+  response: HttpClientResponse.HttpClientResponse
+) => Effect.Effect<Option.Option<string>>
+
+/**
+ * RFC 6750 section 3.1: a `WWW-Authenticate: Bearer` challenge with `error="insufficient_scope"`
+ * means the token lacks a scope. The default classifier.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+ * @since 0.1.0
+ * @category classifiers
+ */
+export const insufficientScope: UnauthorizedClassifier = (response) =>
+  Effect.succeed(
+    /(?:^|,)\s*bearer\b[^]*?\berror\s*=\s*"?insufficient_scope\b/i.test(response.headers["www-authenticate"] ?? "")
+      ? Option.some("insufficient_scope")
+      : Option.none()
+  )
+
+/**
+ * Options of {@link make}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** How to tell a missing permission from a rejected token; default {@link insufficientScope}. */
+  readonly classifyUnauthorized?: UnauthorizedClassifier | undefined
+}
+
+/** A `401` the classifier calls a missing permission fails with `AccessDenied`; others go to `rejected`. */
+const unauthorized = <A, E, R>(
+  source: TokenSource.Service,
+  classify: UnauthorizedClassifier,
+  response: HttpClientResponse.HttpClientResponse,
+  rejected: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | AuthError.AccessDenied, R> =>
+  Effect.flatMap(classify(response), (reason): Effect.Effect<A, E | AuthError.AccessDenied, R> => {
+    if (Option.isNone(reason)) return rejected
+    const resource = `${response.request.method} ${urlPath(response.request.url)}`
+    return Effect.fail(
+      new AuthError.AccessDenied({
+        site: source.site,
+        resource,
+        reason: reason.value,
+        detail: `${resource} was refused (401 ${reason.value}): the token is valid, the account lacks the permission`
+      })
+    )
+  })
 
 /**
  * Wraps `client` so that each request carries `Authorization: <tokenType> <token>` from `source`.
@@ -25,12 +85,19 @@ import { TokenSource } from "./TokenSource.js"
  * are made. {@link AuthError.InvalidCredentials} means the current token itself was refused after
  * it had been renewed for this request. Each retry rebuilds the request, header included, as
  * `HttpClient.retry` does. Every other status passes through untouched.
+ * A `401` that `options.classifyUnauthorized` calls a missing permission fails with
+ * {@link AuthError.AccessDenied} at once: no invalidation, no retry.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (source: TokenSource.Service) =>
+export const make = (source: TokenSource.Service, options?: Options) =>
 <E, R>(client: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | AuthError.AuthError, R> => {
+  const classify = options?.classifyUnauthorized ?? insufficientScope
+  // retries are classified too: a denial after a renewal is still a denial
+  const classified = <E2, R2>(send: Effect.Effect<HttpClientResponse.HttpClientResponse, E2, R2>) =>
+    Effect.flatMap(send, (response) =>
+      response.status === 401 ? unauthorized(source, classify, response, Effect.succeed(response)) : Effect.succeed(response))
   const headers = new WeakMap<Token, string>()
   const signed = (token: Token): string => {
     let header = headers.get(token)
@@ -59,7 +126,10 @@ export const make = (source: TokenSource.Service) =>
     HttpClient.transformResponse((send) =>
       Effect.flatMap(send, (response) =>
         response.status === 401
-          ? Effect.map(recover(source, signed, send, response, refused), redactSent)
+          ? Effect.map(
+            unauthorized(source, classify, response, recover(source, signed, classified(send), response, refused)),
+            redactSent
+          )
           : Effect.succeed(redactSent(response))).pipe(Effect.catchAll((error) => Effect.fail(redactLeaving(error))))
     )
   )
@@ -164,6 +234,7 @@ const urlPath = (url: string): string => {
  * @category constructors
  */
 export const withTokenSource = <E, R>(
-  client: HttpClient.HttpClient.With<E, R>
+  client: HttpClient.HttpClient.With<E, R>,
+  options?: Options
 ): Effect.Effect<HttpClient.HttpClient.With<E | AuthError.AuthError, R>, never, TokenSource> =>
-  Effect.map(TokenSource, (source) => make(source)(client))
+  Effect.map(TokenSource, (source) => make(source, options)(client))

@@ -30,10 +30,6 @@ import * as redirect from "./internal/oauth2Redirect.js"
 import * as tokens from "./internal/oauth2Token.js"
 import type * as Token from "./Token.js"
 
-// -------------------------------------------------------------------------------------------------
-// client authentication
-// -------------------------------------------------------------------------------------------------
-
 /**
  * How the client authenticates at the token, device and revocation endpoints (RFC 6749 section 2.3).
  *
@@ -92,10 +88,6 @@ export const ClientAuth = { secretBasic, secretPost, none } as const
  */
 export type BodyEncoding = clientAuth.BodyEncoding
 
-// -------------------------------------------------------------------------------------------------
-// transport security
-// -------------------------------------------------------------------------------------------------
-
 /**
  * The site for messages and `allowInsecureHttp`: accept plain `http://` endpoints on hosts that are
  * not loopback, with a warning.
@@ -136,10 +128,6 @@ export const checkMetadata: (
   options: EndpointSecurity,
   source: "configured" | "discovered"
 ) => Effect.Effect<void, AuthError.InvalidConfiguration> = discovery.checkMetadata
-
-// -------------------------------------------------------------------------------------------------
-// discovery
-// -------------------------------------------------------------------------------------------------
 
 /**
  * The endpoints and capabilities of an authorization server.
@@ -215,10 +203,6 @@ export const discover: (
   issuer: string,
   options?: RequestContext & { readonly kind?: DiscoveryKind | undefined }
 ) => Effect.Effect<ServerMetadata, AuthError.AuthError, HttpClient.HttpClient> = discovery.discover
-
-// -------------------------------------------------------------------------------------------------
-// authorization code grant
-// -------------------------------------------------------------------------------------------------
 
 /**
  * A PKCE code verifier: 32 CSPRNG bytes, base64url, 43 characters (RFC 7636 sections 4.1, 7.1).
@@ -323,10 +307,6 @@ export const authorizationCodeGrantRequest: (
     readonly codeVerifier?: Redacted.Redacted<string> | undefined
   }
 ) => HttpClientRequest.HttpClientRequest = internal.authorizationCodeGrantRequest
-
-// -------------------------------------------------------------------------------------------------
-// other grants and revocation
-// -------------------------------------------------------------------------------------------------
 
 /**
  * The refresh request (RFC 6749 section 6).
@@ -457,10 +437,6 @@ export const processRevocationResponse: (
   response: HttpClientResponse.HttpClientResponse,
   context?: RequestContext
 ) => Effect.Effect<void, AuthError.AuthError> = internal.processRevocationResponse
-
-// -------------------------------------------------------------------------------------------------
-// token responses
-// -------------------------------------------------------------------------------------------------
 
 /**
  * How token answers are turned into `Token`s: accepted token types, the header scheme, requested

@@ -108,6 +108,48 @@ describe("AuthHttpClient", () => {
       assert.strictEqual((yield* script.calls).acquire, 2)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
+  it.scoped("401 with WWW-Authenticate Bearer error=\"insufficient_scope\" is AccessDenied: no invalidation, no retry (RFC 6750 section 3.1)", () =>
+    Effect.gen(function*() {
+      const seen: Array<string | undefined> = []
+      const context = yield* Layer.build(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" }))
+      yield* HttpServer.serveEffect()(
+        Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+          seen.push(request.headers["authorization"])
+          return HttpServerResponse.text("", {
+            status: 401,
+            headers: { "www-authenticate": 'Bearer realm="api", error="insufficient_scope", scope="admin"' }
+          })
+        })
+      ).pipe(Effect.provide(context))
+      const url = yield* HttpServer.addressFormattedWith(Effect.succeed).pipe(Effect.provide(context))
+      const script = yield* Testing.scriptedStrategy({ refresh: false })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const client = AuthHttpClient.make(source)(yield* HttpClient.HttpClient)
+      const error = yield* Effect.flip(client.get(`${url}/admin`))
+      assert.strictEqual(error._tag, "AccessDenied")
+      assert.include(error.message, "GET /admin")
+      assert.include(error.message, "insufficient_scope")
+      assert.deepStrictEqual(seen, ["Bearer token-1"])
+      assert.strictEqual((yield* script.calls).acquire, 1)
+      // the token was not invalidated: it is still the one in use
+      assert.strictEqual(Redacted.value((yield* source.get).accessToken), "token-1")
+      assert.strictEqual((yield* script.calls).acquire, 1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("a provider's classifier decides what a 401 means; a plain 401 still recovers", () =>
+    Effect.gen(function*() {
+      const { script, server } = yield* setup((auth) => (auth === "Bearer token-1" ? 401 : 200))
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const never = AuthHttpClient.make(source, { classifyUnauthorized: () => Effect.succeed(Option.none()) })(
+        yield* HttpClient.HttpClient
+      )
+      assert.strictEqual((yield* never.get(`${server.url}/x`)).status, 200)
+      const always = AuthHttpClient.make(source, { classifyUnauthorized: () => Effect.succeed(Option.some("ROLE")) })(
+        yield* HttpClient.HttpClient
+      )
+      assert.strictEqual((yield* always.get(`${server.url}/x`)).status, 200, "only 401s are classified")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
   // Refresh races (issue 17): the token a request was signed with is superseded while the request
   // is under way, and the server refuses it.
   const racing = (refuse: (authorization: string | undefined) => boolean) =>

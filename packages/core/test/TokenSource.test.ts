@@ -14,6 +14,7 @@ import * as AuthError from "../src/AuthError.js"
 import * as AuthStrategy from "../src/AuthStrategy.js"
 import * as RefreshPolicy from "../src/RefreshPolicy.js"
 import * as Testing from "../src/Testing.js"
+import * as Token from "../src/Token.js"
 import * as TokenSource from "../src/TokenSource.js"
 
 const value = (token: { readonly accessToken: Redacted.Redacted<string> }) => Redacted.value(token.accessToken)
@@ -268,5 +269,28 @@ describe("TokenSource", () => {
       assert.strictEqual(seen[0].name, "TokenSource.acquire")
       assert.deepStrictEqual(seen[0].attributes, { "auth.strategy": "probe", "auth.site": "prod" })
       assert.notInclude(JSON.stringify(seen), "secret-value")
+    }))
+})
+
+describe("TokenSource: a refresh that extends the token", () => {
+  it.scoped("same value, later expiry: an extension keeps the refresh token and scopes the answer did not restate", () =>
+    Effect.gen(function*() {
+      const issue = (expiresAt: number, refreshToken?: string) =>
+        Token.make({ accessToken: "same-value", issuedAt: 0, expiresAt, refreshToken, scopes: refreshToken ? ["a"] : [] })
+      const strategy = AuthStrategy.make({
+        name: "extending",
+        acquire: Effect.succeed(issue(60_000, "rt-1")),
+        refresh: (token) => Effect.succeed(issue(token.expiresAtMillis + 60_000))
+      })
+      const source = yield* TokenSource.make(strategy, { policy })
+      const first = yield* source.get
+      const extended = yield* source.refresh
+      assert.strictEqual(Redacted.value(extended.accessToken), "same-value")
+      assert.strictEqual(extended.expiresAtMillis, 120_000)
+      assert.strictEqual(Option.map(extended.refreshToken, Redacted.value).pipe(Option.getOrUndefined), "rt-1")
+      assert.deepStrictEqual(extended.scopes, ["a"])
+      assert.strictEqual(Redacted.value(extended.authorizationHeader), Redacted.value(first.authorizationHeader))
+      // served from now on without another call
+      assert.strictEqual((yield* source.get).expiresAtMillis, 120_000)
     }))
 })

@@ -10,6 +10,7 @@ import * as AuthStrategy from "@effect-auth/core/AuthStrategy"
 import * as Token from "@effect-auth/core/Token"
 import * as TokenSource from "@effect-auth/core/TokenSource"
 import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -17,7 +18,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as certificateLogin from "./certificateLogin.js"
-import type { BasicOptions, CallOptions, CertificateOptions, TokenOptions } from "../AnaplanAuth.js"
+import type { BasicOptions, CallOptions, CertificateOptions, TokenOptions, TokenValidation } from "../AnaplanAuth.js"
 
 /** @internal */
 export const defaultAuthUrl = "https://auth.anaplan.com"
@@ -85,16 +86,52 @@ interface Context {
   readonly operation: string
 }
 
-/** Drains a rejected answer (so the connection is reused) and maps its status to a typed error. */
+/**
+ * The `status` code of an Anaplan failure body (`{"status": "FAILURE_BAD_CREDENTIAL"}`, or the
+ * integration API's `{"status": {"message": ...}}`), when it looks like a code: never free text.
+ *
+ * @internal
+ */
+export const anaplanStatus = (body: string): string | undefined => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined
+  const status: unknown = (parsed as { readonly status?: unknown }).status
+  const candidates = typeof status === "object" && status !== null
+    ? [(status as { readonly message?: unknown }).message, (status as { readonly code?: unknown }).code]
+    : [status]
+  return candidates.find((value): value is string => typeof value === "string" && /^[A-Z][A-Z0-9_]{2,63}$/.test(value))
+}
+
+/** How a rejection reads with Anaplan's status code: ` (Anaplan status FAILURE_BAD_CREDENTIAL)`. */
+const statusNote = (status: string | undefined): string => (status === undefined ? "" : ` (Anaplan status ${status})`)
+
+/** Builds the error for a rejected call (`401`/`403`, or `400` with an Anaplan `FAILURE_*` status). */
+type Rejected = (note: string) => AuthError.AuthError
+
+/**
+ * Drains a rejected answer (so the connection is reused) and maps its status to a typed error; the
+ * body's Anaplan status code, never its text, goes into the error.
+ */
 const failWith = (
   response: HttpClientResponse.HttpClientResponse,
   context: Context,
-  rejected?: () => AuthError.AuthError
+  rejected?: Rejected
 ): Effect.Effect<never, AuthError.AuthError> =>
-  Effect.zipRight(
-    Effect.ignore(AuthResponse.text(response, { ...context, maxBytes: 64 * 1024 })),
-    AuthResponse.statusError(response, { ...context, rejected })
-  )
+  Effect.flatMap(Effect.option(AuthResponse.text(response, { ...context, maxBytes: 64 * 1024 })), (body) => {
+    const status = Option.getOrUndefined(Option.flatMapNullable(body, anaplanStatus))
+    if (rejected !== undefined && response.status === 400 && status?.startsWith("FAILURE_")) {
+      return Effect.fail(rejected(statusNote(status)))
+    }
+    return AuthResponse.statusError(response, {
+      ...context,
+      rejected: rejected === undefined ? undefined : () => rejected(statusNote(status))
+    })
+  })
 
 const isSuccess = (response: HttpClientResponse.HttpClientResponse) => response.status >= 200 && response.status < 300
 
@@ -103,7 +140,7 @@ const send = (
   client: HttpClient.HttpClient,
   request: HttpClientRequest.HttpClientRequest,
   context: Context,
-  rejected?: () => AuthError.AuthError
+  rejected?: Rejected
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, AuthError.AuthError> =>
   Effect.flatMap(
     AuthResponse.execute(client, request, context),
@@ -114,7 +151,7 @@ const tokenCall = (
   client: HttpClient.HttpClient,
   request: HttpClientRequest.HttpClientRequest,
   context: Context,
-  rejected: () => AuthError.AuthError
+  rejected: Rejected
 ): Effect.Effect<Token.Token, AuthError.AuthError> =>
   Effect.flatMap(send(client, request, context, rejected), (response) =>
     Effect.flatMap(
@@ -149,10 +186,10 @@ const refreshWith = (client: HttpClient.HttpClient, options: CallOptions | undef
   const context: Context = { site, operation: "Anaplan token refresh" }
   return (token: Token.Token): Effect.Effect<Token.Token, AuthError.AuthError> =>
     Effect.suspend(() =>
-      tokenCall(client, authRequest("POST", url, anaplanTokenHeader(token)), context, () =>
+      tokenCall(client, authRequest("POST", url, anaplanTokenHeader(token)), context, (note) =>
         new AuthError.InvalidCredentials({
           site,
-          detail: "Anaplan token refresh: the token was rejected (it expired, was refreshed already or was logged out)",
+          detail: `Anaplan token refresh: the token was rejected (it expired or was logged out)${note}`,
           hint: "Log in again."
         }))
     ).pipe(traced("refresh", "refresh", site))
@@ -176,18 +213,56 @@ const logoutWith = (client: HttpClient.HttpClient, options: CallOptions | undefi
     ).pipe(traced("logout", "logout", site))
 }
 
-const notValid = (site: string, operation: string) => () =>
+const notValid = (site: string, operation: string): Rejected => (note) =>
   new AuthError.TokenExpired({
     site,
-    detail: `${operation}: Anaplan does not accept the token (it expired, was refreshed or was logged out)`
+    detail: `${operation}: Anaplan does not accept the token (it expired or was logged out)${note}`
   })
 
+/**
+ * Anaplan's `GET /token/validate` answer, nested (setikites/anaplan-openapi `authentication/`,
+ * checked against a live tenant): unknown fields ignored.
+ */
+const ValidationAnswer = Schema.Struct({
+  tokenInfo: Schema.optional(Schema.Struct({
+    expiresAt: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.positive(), Schema.lessThanOrEqualTo(8.64e15))),
+    tokenId: Schema.optional(Schema.String)
+  })),
+  userInfo: Schema.Struct({
+    userId: Schema.String,
+    userGuid: Schema.optional(Schema.String),
+    customerGuid: Schema.optional(Schema.String)
+  })
+})
+
+/** The public class, passed in by the public module (which imports this one). */
+type ValidationClass = new(fields: ConstructorParameters<typeof TokenValidation>[0]) => TokenValidation
+
+/**
+ * Reads a `/token/validate` answer into a `TokenValidation`.
+ *
+ * @internal
+ */
+export const readValidation = (
+  response: HttpClientResponse.HttpClientResponse,
+  context: AuthResponse.Context,
+  Validation: ValidationClass
+): Effect.Effect<TokenValidation, AuthError.AuthError> =>
+  Effect.map(AuthResponse.json(response, ValidationAnswer, context), ({ tokenInfo, userInfo }) =>
+    new Validation({
+      email: userInfo.userId,
+      userGuid: userInfo.userGuid,
+      customerGuid: userInfo.customerGuid,
+      tokenId: tokenInfo?.tokenId,
+      expiresAt: tokenInfo?.expiresAt === undefined ? undefined : DateTime.unsafeMake(tokenInfo.expiresAt)
+    }))
+
 /** @internal */
-export const validate = <A, I>(schema: Schema.Schema<A, I>) =>
+export const validate = (Validation: ValidationClass) =>
 (
   token: Token.Token | Redacted.Redacted<string>,
   options?: CallOptions
-): Effect.Effect<A, AuthError.AuthError, HttpClient.HttpClient> => {
+): Effect.Effect<TokenValidation, AuthError.AuthError, HttpClient.HttpClient> => {
   const site = options?.site ?? defaultSite
   const context: Context = { site, operation: "Anaplan token validation" }
   return Effect.flatMap(HttpClient.HttpClient, (client) =>
@@ -197,7 +272,7 @@ export const validate = <A, I>(schema: Schema.Schema<A, I>) =>
       context,
       notValid(site, context.operation)
     )).pipe(
-      Effect.flatMap((response) => AuthResponse.json(response, schema, context)),
+      Effect.flatMap((response) => readValidation(response, context, Validation)),
       traced("validate", "validate", site)
     )
 }
@@ -256,10 +331,10 @@ export const basic = (options: BasicOptions): Effect.Effect<AuthStrategy.AuthStr
     const context: Context = { site, operation: "Anaplan basic login" }
     const acquire = Effect.suspend(() => {
       const credentials = Buffer.from(`${options.email}:${Redacted.value(options.password)}`, "utf8").toString("base64")
-      return tokenCall(client, authRequest("POST", url, `Basic ${credentials}`), context, () =>
+      return tokenCall(client, authRequest("POST", url, `Basic ${credentials}`), context, (note) =>
         new AuthError.InvalidCredentials({
           site,
-          detail: `Anaplan basic login: Anaplan rejected the email or password of ${options.email}`,
+          detail: `Anaplan basic login: Anaplan rejected the email or password of ${options.email}${note}`,
           hint: basicHint
         }))
     }).pipe(traced("authenticate", "basic", site))
@@ -283,10 +358,10 @@ export const certificate = (
       const request = authRequest("POST", url, Redacted.value(credentials.authorization)).pipe(
         HttpClientRequest.bodyUnsafeJson(body)
       )
-      return yield* tokenCall(client, request, context, () =>
+      return yield* tokenCall(client, request, context, (note) =>
         new AuthError.InvalidCredentials({
           site,
-          detail: `Anaplan certificate login: Anaplan rejected the ${credentials.certificateName}`,
+          detail: `Anaplan certificate login: Anaplan rejected the ${credentials.certificateName}${note}`,
           hint: "Check that a certificate authority Anaplan trusts issued it, that it is registered for your " +
             "user in Anaplan (Administration > Security > Certificates), and that the system clock is right."
         }))
@@ -313,6 +388,24 @@ export interface ClientService<User> {
   readonly whoami: Effect.Effect<User, AuthError.AuthError | HttpClientError.HttpClientError>
 }
 
+/**
+ * Anaplan answers a role-restricted endpoint `401` with the status `ACCESS_CONTROL_DENIED` when the
+ * user lacks the role: a missing permission, not a dead token. RFC 6750's `insufficient_scope`
+ * counts too.
+ *
+ * @internal
+ */
+export const classifyUnauthorized: AuthHttpClient.UnauthorizedClassifier = (response) =>
+  Effect.flatMap(AuthHttpClient.insufficientScope(response), (scope) =>
+    Option.isSome(scope)
+      ? Effect.succeed(scope)
+      : AuthResponse.text(response, { operation: "Anaplan API", maxBytes: 64 * 1024 }).pipe(
+        Effect.map((body) =>
+          anaplanStatus(body) === "ACCESS_CONTROL_DENIED" ? Option.some("ACCESS_CONTROL_DENIED") : Option.none()
+        ),
+        Effect.orElseSucceed(() => Option.none<string>())
+      ))
+
 /** @internal */
 export const makeClient = <User, I>(userSchema: Schema.Schema<User, I>) =>
 (
@@ -322,7 +415,7 @@ export const makeClient = <User, I>(userSchema: Schema.Schema<User, I>) =>
     const source = yield* TokenSource.TokenSource
     const client = yield* HttpClient.HttpClient
     const apiUrl = apiBase(options?.apiUrl)
-    const http = AuthHttpClient.make(source)(
+    const http = AuthHttpClient.make(source, { classifyUnauthorized })(
       client.pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(`${apiUrl}/2/0`)))
     )
     const context: Context = { site: source.site ?? defaultSite, operation: "Anaplan whoami" }

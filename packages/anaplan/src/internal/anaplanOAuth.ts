@@ -1,20 +1,21 @@
 /** @internal */
 import * as AuthError from "@effect-auth/core/AuthError"
 import * as AuthResponse from "@effect-auth/core/AuthResponse"
-import type * as AuthStrategy from "@effect-auth/core/AuthStrategy"
+import * as AuthStrategy from "@effect-auth/core/AuthStrategy"
 import * as LoginAgent from "@effect-auth/core/LoginAgent"
 import * as OAuth2 from "@effect-auth/core/OAuth2"
 import * as OAuth2Auth from "@effect-auth/core/OAuth2Auth"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
-import type { AnaplanOAuth, ClientOptions, Options, TokenInfo } from "../AnaplanOAuth.js"
+import type { TokenValidation } from "../AnaplanAuth.js"
+import type { AnaplanOAuth, ClientOptions, Options } from "../AnaplanOAuth.js"
+import * as anaplanAuth from "./anaplanAuth.js"
+import * as regions from "./regions.js"
 
 /** @internal */
 export const defaultOAuthUrl = "https://us1a.app.anaplan.com"
@@ -26,6 +27,10 @@ export const defaultAuthUrl = "https://auth.anaplan.com"
 export const defaultScopes: ReadonlyArray<string> = ["openid", "profile", "email", "offline_access"]
 
 const base = (url: string) => url.replace(/\/+$/, "")
+
+/** The OAuth host: `oauthUrl` when set, else the `region`'s host, else {@link defaultOAuthUrl}. */
+const oauthUrlOf = (options: ClientOptions): string =>
+  options.oauthUrl ?? (options.region === undefined ? undefined : regions.oauthHostOf(options.region)) ?? defaultOAuthUrl
 
 /** Anaplan's OAuth endpoints under `oauthUrl`. */
 const endpointsOf = (oauthUrl: string) => ({
@@ -59,8 +64,20 @@ const checkUrl = (options: ClientOptions, name: string, url: string | undefined)
   )
 }
 
+const checkRegion = (options: ClientOptions) =>
+  options.region === undefined || regions.oauthHostOf(options.region) !== undefined
+    ? Effect.void
+    : Effect.fail(
+      new AuthError.InvalidConfiguration({
+        site: options.site,
+        detail: `Anaplan OAuth: unknown region ${JSON.stringify(options.region)}`,
+        hint: `Use one of ${regions.knownRegions.join(", ")}, or set the OAuth host URL (oauthUrl) directly.`
+      })
+    )
+
 const checkOptions = (options: ClientOptions & { readonly redirectUri?: string | undefined }) =>
   Effect.all([
+    checkRegion(options),
     checkUrl(options, "oauthUrl", options.oauthUrl),
     checkUrl(options, "authUrl", options.authUrl),
     checkUrl(options, "redirectUri", options.redirectUri)
@@ -88,12 +105,40 @@ export const providerOptions = (options: ClientOptions, name: string): OAuth2Aut
   name,
   site: options.site,
   timeout: options.timeout,
-  endpoints: { issuer: undefined, ...endpointsOf(options.oauthUrl ?? defaultOAuthUrl) },
+  endpoints: { issuer: undefined, ...endpointsOf(oauthUrlOf(options)) },
   client: clientAuth(options),
   scopes: options.scopes ?? defaultScopes,
   acceptTokenTypes: ["Bearer"],
   tokenType: "AnaplanAuthToken"
 })
+
+/**
+ * A spent or expired refresh token (`invalid_grant` on refresh) cannot be fixed by retrying: Anaplan's
+ * rotating refresh tokens expire (43,000 seconds by default, an administrator sets it), and a spent
+ * one is dead. It is `TokenExpired`, saying so and how to log in again.
+ */
+const refreshTokenExpired = (site: string | undefined) => (error: AuthError.AuthError): AuthError.AuthError =>
+  error._tag === "InvalidCredentials" && error.detail.includes("(invalid_grant)")
+    ? new AuthError.TokenExpired({
+      site,
+      detail: "Anaplan OAuth: the refresh token expired or was already used (invalid_grant); rotating refresh " +
+        "tokens expire a fixed time after the login, however often they are used",
+      hint: `Log in again (CLI: effect-auth login --at ${site ?? "SITE"}).`
+    })
+    : error
+
+/** The strategy with {@link refreshTokenExpired} on its refreshes (and its acquire, when that spends a refresh token). */
+const withRefreshTokenExpiry = (strategy: AuthStrategy.AuthStrategy, acquireSpends: boolean): AuthStrategy.AuthStrategy => {
+  const expired = refreshTokenExpired(strategy.site)
+  return AuthStrategy.make({
+    name: strategy.name,
+    site: strategy.site,
+    interactive: strategy.interactive,
+    acquire: acquireSpends ? Effect.mapError(strategy.acquire, expired) : strategy.acquire,
+    refresh: Option.getOrUndefined(Option.map(strategy.refresh, (refresh) => (token) => Effect.mapError(refresh(token), expired))),
+    revoke: Option.getOrUndefined(strategy.revoke)
+  })
+}
 
 /** @internal */
 export const oauthLocal = (
@@ -105,8 +150,10 @@ export const oauthLocal = (
       ...providerOptions(options, "anaplan-oauth-local"),
       redirect: LoginAgent.paste(options.redirectUri),
       pkce: options.pkce,
+      // No source says Anaplan echoes a nonce in its ID token, and anaplan-sdk sends none.
+      nonce: false,
       loginTimeout: options.loginTimeout
-    })
+    }).pipe(Effect.map((strategy) => withRefreshTokenExpiry(strategy, false)))
   )
 
 /** @internal */
@@ -115,33 +162,35 @@ export const refreshToken = (
 ): Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient> =>
   Effect.zipRight(
     checkOptions(options),
-    OAuth2Auth.refreshToken({ ...providerOptions(options, "anaplan-refresh-token"), refreshToken: options.refreshToken })
+    OAuth2Auth.refreshToken({ ...providerOptions(options, "anaplan-refresh-token"), refreshToken: options.refreshToken }).pipe(
+      Effect.map((strategy) => withRefreshTokenExpiry(strategy, true))
+    )
   )
 
 /** @internal */
 export const device = (
   options: ClientOptions
 ): Effect.Effect<AuthStrategy.AuthStrategy, AuthError.AuthError, HttpClient.HttpClient | LoginAgent.LoginAgent> =>
-  Effect.zipRight(checkOptions(options), OAuth2Auth.deviceCode(providerOptions(options, "anaplan-device")))
-
-const ValidateBody = Schema.Struct({
-  userId: Schema.optionalWith(Schema.String, { nullable: true }),
-  userGuid: Schema.optionalWith(Schema.String, { nullable: true }),
-  email: Schema.optionalWith(Schema.String, { nullable: true }),
-  customerGuid: Schema.optionalWith(Schema.String, { nullable: true }),
-  tokenId: Schema.optionalWith(Schema.String, { nullable: true }),
-  expiresAt: Schema.optionalWith(Schema.Number, { nullable: true })
-})
+  Effect.zipRight(
+    checkOptions(options),
+    // Every public Anaplan client sends the device authorization request as JSON.
+    OAuth2Auth.deviceCode({ ...providerOptions(options, "anaplan-device"), deviceRequestBody: "json" }).pipe(
+      Effect.map((strategy) => withRefreshTokenExpiry(strategy, false))
+    )
+  )
 
 /** @internal */
 export type Service = AnaplanOAuth.Service
 
 /** @internal */
-export const make = (options: Options): Effect.Effect<Service, AuthError.InvalidConfiguration, HttpClient.HttpClient> =>
+export const make = (
+  options: Options,
+  Validation: typeof TokenValidation
+): Effect.Effect<Service, AuthError.InvalidConfiguration, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     yield* checkOptions(options)
     const client = yield* HttpClient.HttpClient
-    const endpoints = endpointsOf(options.oauthUrl ?? defaultOAuthUrl)
+    const endpoints = endpointsOf(oauthUrlOf(options))
     const validationUrl = `${base(options.authUrl ?? defaultAuthUrl)}/token/validate`
     const auth = clientAuth(options)
     const scopes = options.scopes ?? defaultScopes
@@ -245,7 +294,7 @@ export const make = (options: Options): Effect.Effect<Service, AuthError.Invalid
       return AuthResponse.execute(client, request, { ...context, timeout: options.timeout }).pipe(
         Effect.flatMap((response) =>
           response.status === 200
-            ? AuthResponse.json(response, ValidateBody, context)
+            ? anaplanAuth.readValidation(response, context, Validation)
             : AuthResponse.statusError(response, {
               ...context,
               rejected: () =>
@@ -255,14 +304,7 @@ export const make = (options: Options): Effect.Effect<Service, AuthError.Invalid
                   hint: "Refresh the token or log in again."
                 })
             })
-        ),
-        Effect.map((body): TokenInfo => ({
-          userId: body.userId ?? body.userGuid,
-          email: body.email,
-          customerGuid: body.customerGuid,
-          tokenId: body.tokenId,
-          expiresAt: body.expiresAt === undefined ? Option.none() : DateTime.make(body.expiresAt)
-        }))
+        )
       )
     }
 

@@ -16,7 +16,7 @@ import * as Stream from "effect/Stream"
 import * as AuthError from "../AuthError.js"
 import type { AuthStrategy } from "../AuthStrategy.js"
 import * as RefreshPolicy from "../RefreshPolicy.js"
-import type { Token } from "../Token.js"
+import { Token } from "../Token.js"
 
 /** @internal */
 export interface Service {
@@ -56,6 +56,20 @@ const freshUntil = (policy: RefreshPolicy.RefreshPolicy, token: Token): number =
 const sameToken = (a: Token, b: Token): boolean =>
   a === b || Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
 
+/**
+ * A renewal that hands back the token in use with a later expiry (Anaplan's `/token/refresh`) is an
+ * extension: the requests already signed with it stay valid, so it keeps what the renewal does not
+ * restate (refresh token, ID token, scopes) and nothing is invalidated.
+ */
+const extend = (previous: Token | undefined, renewed: Token): Token =>
+  previous === undefined || previous === renewed || !sameToken(previous, renewed) ? renewed : new Token({
+    ...renewed,
+    accessToken: previous.accessToken,
+    refreshToken: Option.orElse(renewed.refreshToken, () => previous.refreshToken),
+    scopes: renewed.scopes.length > 0 ? renewed.scopes : previous.scopes,
+    idToken: Option.orElse(renewed.idToken, () => previous.idToken)
+  })
+
 /** @internal */
 export const make = (
   strategy: AuthStrategy,
@@ -76,6 +90,7 @@ export const make = (
       needsLogin: false
     })
     let closed = false
+    let lastExpired: AuthError.AuthError | undefined
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         closed = true
@@ -98,6 +113,7 @@ export const make = (
       if (mode === "login" || previous === undefined || Option.isNone(strategy.refresh)) return acquire
       const refresh = strategy.refresh.value
       return refresh(previous).pipe(
+        Effect.map((renewed) => extend(previous, renewed)),
         Effect.retry(retry),
         Effect.withSpan("TokenSource.refresh", { attributes }),
         Effect.catchTag("InvalidCredentials", (rejected) =>
@@ -120,7 +136,9 @@ export const make = (
       Effect.zipRight(
         Exit.match(exit, {
           onFailure: (cause) => {
-            const expired = Option.exists(Cause.failureOption(cause), (error) => error._tag === "TokenExpired")
+            const failure = Cause.failureOption(cause)
+            const expired = Option.exists(failure, (error) => error._tag === "TokenExpired")
+            if (expired) lastExpired = Option.getOrUndefined(failure)
             return Effect.sync(() =>
               MutableRef.update(state, (s) =>
                 expired
@@ -167,8 +185,9 @@ export const make = (
             return s.ready!
           }
           if (mode !== "login" && s.needsLogin) {
+            // the failure that ended the session says best why and how to log in again
             return Effect.fail(
-              new AuthError.TokenExpired({
+              lastExpired ?? new AuthError.TokenExpired({
                 site: strategy.site,
                 detail: "The token expired and could not be refreshed"
               })

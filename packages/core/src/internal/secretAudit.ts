@@ -15,9 +15,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Tracer from "effect/Tracer"
-import { Console as NodeConsole } from "node:console"
-import { Writable } from "node:stream"
-import { inspect } from "node:util"
+import { format, inspect } from "node:util"
 import type { Audit, Captured } from "../SecretAudit.js"
 
 /** `String`, `JSON.stringify` and `util.inspect` of a value: what `console.log`, pino, winston and Sentry print. */
@@ -40,36 +38,52 @@ const fragments = (secret: string): ReadonlyArray<string> => {
   return lines.length > 1 ? lines : [secret.trim()]
 }
 
-/** A `Console` service writing into `sink`, for rendering the pretty logger to text. */
+/** A `Console` service writing into `sink` (formatted as `console.log` formats), for rendering the pretty logger to text. */
 const recordingConsole = (sink: (text: string) => void): Console.Console => {
-  const stream = new Writable({
-    write: (chunk, _encoding, done) => {
-      sink(String(chunk))
-      done()
-    }
-  })
-  const unsafe: Console.UnsafeConsole = new NodeConsole({ stdout: stream, stderr: stream, colorMode: false })
+  const write = (...args: ReadonlyArray<unknown>) => sink(`${format(...args)}\n`)
+  const none = () => {}
+  const unsafe: Console.UnsafeConsole = {
+    assert: (condition, ...args) => condition ? undefined : write(...args),
+    clear: none,
+    count: none,
+    countReset: none,
+    debug: write,
+    dir: (item) => write(inspect(item)),
+    dirxml: write,
+    error: write,
+    group: write,
+    groupCollapsed: write,
+    groupEnd: none,
+    info: write,
+    log: write,
+    table: write,
+    time: none,
+    timeEnd: none,
+    timeLog: write,
+    trace: write,
+    warn: write
+  }
   const run = <A extends ReadonlyArray<unknown>>(f: (...args: A) => void) => (...args: A) => Effect.sync(() => f(...args))
   return {
     [Console.TypeId]: Console.TypeId,
-    assert: run(unsafe.assert.bind(unsafe)),
-    clear: Effect.sync(() => unsafe.clear()),
-    count: run(unsafe.count.bind(unsafe)),
-    countReset: run(unsafe.countReset.bind(unsafe)),
-    debug: run(unsafe.debug.bind(unsafe)),
-    dir: run(unsafe.dir.bind(unsafe)),
-    dirxml: run(unsafe.dirxml.bind(unsafe)),
-    error: run(unsafe.error.bind(unsafe)),
+    assert: run(unsafe.assert),
+    clear: Effect.sync(unsafe.clear),
+    count: run(unsafe.count),
+    countReset: run(unsafe.countReset),
+    debug: run(unsafe.debug),
+    dir: run(unsafe.dir),
+    dirxml: run(unsafe.dirxml),
+    error: run(unsafe.error),
     group: (options) => Effect.sync(() => unsafe.group(options?.label)),
-    groupEnd: Effect.sync(() => unsafe.groupEnd()),
-    info: run(unsafe.info.bind(unsafe)),
-    log: run(unsafe.log.bind(unsafe)),
-    table: run(unsafe.table.bind(unsafe)),
-    time: run(unsafe.time.bind(unsafe)),
-    timeEnd: run(unsafe.timeEnd.bind(unsafe)),
-    timeLog: run(unsafe.timeLog.bind(unsafe)),
-    trace: run(unsafe.trace.bind(unsafe)),
-    warn: run(unsafe.warn.bind(unsafe)),
+    groupEnd: Effect.sync(unsafe.groupEnd),
+    info: run(unsafe.info),
+    log: run(unsafe.log),
+    table: run(unsafe.table),
+    time: run(unsafe.time),
+    timeEnd: run(unsafe.timeEnd),
+    timeLog: run(unsafe.timeLog),
+    trace: run(unsafe.trace),
+    warn: run(unsafe.warn),
     unsafe
   }
 }

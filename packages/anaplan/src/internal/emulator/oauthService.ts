@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import type { OAuthClient } from "../../AnaplanAuthServer.js"
 import { endpoint, type Handler } from "./faults.js"
+import { issueIdToken } from "./idToken.js"
 import { issue, randomCode, sameSecret, type State, type UserRecord } from "./state.js"
 import {
   bodyParams,
@@ -79,6 +80,7 @@ export const checkAuthorization = (state: State, params: Map<string, string>) =>
     redirectUri,
     scope: params.get("scope") ?? defaultScope,
     state: params.get("state"),
+    nonce: params.get("nonce"),
     codeChallenge: challenge
   } as const
 }
@@ -100,6 +102,7 @@ export const issueCode = (
     user: user.email.toLowerCase(),
     scope: request.scope,
     codeChallenge: request.codeChallenge,
+    nonce: request.nonce,
     expiresAt: now + codeLifetimeMillis,
     family: randomUUID(),
     used: false
@@ -149,10 +152,19 @@ const authenticateClient = (
 
 const hasScope = (scope: string, wanted: string) => scope.split(" ").includes(wanted)
 
-/** The standard token answer (RFC 6749 section 5.1); a refresh token only with `offline_access`. */
+/**
+ * The standard token answer (RFC 6749 section 5.1); a refresh token only with `offline_access`, an
+ * ID token with `openid`.
+ */
 const issueOAuthTokens = (
   state: State,
-  grant: { readonly clientId: string; readonly user: UserRecord; readonly scope: string; readonly family: string },
+  grant: {
+    readonly clientId: string
+    readonly user: UserRecord
+    readonly scope: string
+    readonly family: string
+    readonly nonce?: string | undefined
+  },
   now: number,
   newRefreshToken = true
 ) => {
@@ -172,16 +184,24 @@ const issueOAuthTokens = (
     access_token: token,
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
     expires_in: Math.floor(state.lifetimeMillis / 1000),
-    scope: grant.scope,
-    token_type: "bearer"
+    // Anaplan's answer lists the granted scopes without `profile` (ANAPLAN.md, "OAuth 2")
+    scope: grant.scope.split(" ").filter((scope) => scope !== "profile").join(" "),
+    token_type: "bearer",
+    ...(hasScope(grant.scope, "openid") ? { id_token: issueIdToken(state, grant, now) } : {})
   }, { "cache-control": "no-store", pragma: "no-cache" })
 }
 
-/** A new grant: its refresh tokens expire together, a fixed time after the login. */
+/**
+ * A new grant: its refresh tokens expire together, a fixed time after the login (rotating clients:
+ * the client's `refreshTokenLifetime`, by default the emulator's; non-rotating ones never).
+ */
 const startGrant = (state: State, client: OAuthClient, family: string, now: number) => {
-  if (client.refreshTokenLifetime !== undefined) {
-    state.familyExpiry.set(family, now + Duration.toMillis(client.refreshTokenLifetime))
-  }
+  const lifetime = client.refreshTokenLifetime !== undefined
+    ? Duration.toMillis(client.refreshTokenLifetime)
+    : client.rotateRefreshTokens === false
+    ? undefined
+    : state.refreshTokenLifetimeMillis
+  if (lifetime !== undefined) state.familyExpiry.set(family, now + lifetime)
 }
 
 /** Reuse detection: the whole grant dies, its access tokens with it. */
@@ -221,7 +241,11 @@ const authorizationCodeGrant = (state: State, client: OAuthClient, params: Map<s
   const user = state.users.get(record.user)
   if (user === undefined) return invalidGrant("The user no longer exists")
   startGrant(state, client, record.family, now)
-  return issueOAuthTokens(state, { clientId: client.clientId, user, scope: record.scope, family: record.family }, now)
+  return issueOAuthTokens(
+    state,
+    { clientId: client.clientId, user, scope: record.scope, family: record.family, nonce: record.nonce },
+    now
+  )
 }
 
 const refreshTokenGrant = (state: State, client: OAuthClient, params: Map<string, string>, now: number) => {
@@ -312,8 +336,12 @@ const newUserCode = () => {
   return `${chars.slice(0, 4).join("")}-${chars.slice(4).join("")}`
 }
 
+/** Anaplan's device authorization request is JSON `{"client_id", "scope"}`, as every public client sends it. */
 const deviceAuthorization: Handler = (state, request, now) =>
   Effect.map(bodyParams(request), (params) => {
+    if (!(request.headers["content-type"] ?? "").toLowerCase().includes("json")) {
+      return oauthError(400, "invalid_request", "The device authorization request must be JSON: {\"client_id\", \"scope\"}")
+    }
     const client = authenticateClient(state, request, params)
     if (HttpServerResponse.isServerResponse(client)) return client
     if (!allows(client, "device_code")) return unauthorizedClient()
@@ -339,7 +367,6 @@ const deviceAuthorization: Handler = (state, request, now) =>
       interval: deviceIntervalMillis / 1000
     }, { "cache-control": "no-store" })
   })
-
 
 /** @internal */
 export const router = (state: State) =>

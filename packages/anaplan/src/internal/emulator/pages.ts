@@ -20,7 +20,8 @@ const authorizationParams = [
   "scope",
   "state",
   "code_challenge",
-  "code_challenge_method"
+  "code_challenge_method",
+  "nonce"
 ] as const
 
 const loginForm = (params: Map<string, string>, client: OAuthClient, email: string, error?: string) =>
@@ -117,9 +118,16 @@ const activate: Handler = (state, request, now) => {
   })
 }
 
+/** `/auth/authorize` answers a `302` to the login page with the same request (ANAPLAN.md, "Authorization"). */
+const authorize: Handler = (_state, request) => {
+  const query = request.url.indexOf("?")
+  return Effect.succeed(redirect(`/auth/prelogin${query < 0 ? "" : request.url.slice(query)}`))
+}
+
 /** @internal */
 export const router = (state: State) =>
   HttpRouter.empty.pipe(
+    HttpRouter.get("/auth/authorize", endpoint(state, "prelogin", 302, authorize)),
     HttpRouter.get("/auth/prelogin", endpoint(state, "prelogin", 200, prelogin)),
     HttpRouter.post("/auth/prelogin", endpoint(state, "prelogin", 200, prelogin)),
     HttpRouter.post("/auth/login", endpoint(state, "prelogin", 200, prelogin)),

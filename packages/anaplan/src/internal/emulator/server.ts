@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import { createServer } from "node:http"
 import type { AnaplanAuthServer, Options, User } from "../../AnaplanAuthServer.js"
 import { faulted } from "./faults.js"
+import * as integrationApi from "./integrationApi.js"
 import * as oauthService from "./oauthService.js"
 import * as pages from "./pages.js"
 import { makeState, pendingDevice, type State, toRecord, zeroCounters } from "./state.js"
@@ -52,7 +53,12 @@ const notRouted = (
  * @internal
  */
 export const app = (state: State): HttpApp.Default<never, never> => {
-  const router = HttpRouter.concatAll(tokenService.router(state), oauthService.router(state), pages.router(state))
+  const router = HttpRouter.concatAll(
+    tokenService.router(state),
+    integrationApi.router(state),
+    oauthService.router(state),
+    pages.router(state)
+  )
   return Effect.catchTag(router, "RouteNotFound", (error) => notRouted(state, router.routes, error.request))
 }
 
@@ -61,6 +67,7 @@ export interface Defaults {
   readonly demoUser: User
   readonly tokenLifetime: Duration.DurationInput
   readonly deviceCodeLifetime: Duration.DurationInput
+  readonly refreshTokenLifetime: Duration.DurationInput
 }
 
 /**
@@ -74,7 +81,7 @@ export const serve = (
   defaults: Defaults
 ): Effect.Effect<AnaplanAuthServer.Service, never, HttpServer.HttpServer | Scope.Scope> =>
   Effect.gen(function*() {
-    const state = makeState(options, defaults.demoUser, defaults.tokenLifetime, defaults.deviceCodeLifetime)
+    const state = makeState(options, defaults)
     const server = yield* HttpServer.HttpServer
     yield* server.serve(app(state))
     const address = server.address
@@ -103,6 +110,7 @@ export const make = (
 
 const controls = (state: State): AnaplanAuthServer.Service => ({
   url: state.url,
+  idTokenKey: state.verificationKeyPem,
   addUser: (user) => Effect.sync(() => void state.users.set(user.email.toLowerCase(), toRecord(user))),
   setTokenLifetime: (lifetime) => Effect.sync(() => void (state.lifetimeMillis = Duration.toMillis(lifetime))),
   counters: Effect.sync(() => ({ ...state.counters })),
@@ -127,6 +135,7 @@ const controls = (state: State): AnaplanAuthServer.Service => ({
         ["scope", request.scope ?? oauthService.defaultScope]
       ])
       if (request.state !== undefined) params.set("state", request.state)
+  if (request.nonce !== undefined) params.set("nonce", request.nonce)
       if (request.codeChallenge !== undefined) {
         params.set("code_challenge", request.codeChallenge)
         params.set("code_challenge_method", "S256")

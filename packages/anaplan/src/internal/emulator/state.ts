@@ -4,7 +4,15 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
-import { createHash, randomBytes, randomUUID, timingSafeEqual, X509Certificate } from "node:crypto"
+import {
+  createHash,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+  X509Certificate
+} from "node:crypto"
 import type { Counters, Fault, OAuthClient, Options, User } from "../../AnaplanAuthServer.js"
 import { parseAuthorization } from "./wire.js"
 
@@ -15,6 +23,8 @@ export interface UserRecord {
   readonly firstName: string
   readonly lastName: string
   readonly id: string
+  /** Integration API paths that answer `401 ACCESS_CONTROL_DENIED` to this user. */
+  readonly denied: ReadonlySet<string>
   lastLoginAt: number | undefined
 }
 
@@ -40,6 +50,8 @@ export interface CodeRecord {
   readonly scope: string
   readonly codeChallenge: string | undefined
   readonly expiresAt: number
+  /** The authorization request's `nonce`, echoed in the ID token when the emulator is told to. */
+  readonly nonce: string | undefined
   /** The grant the code starts; a second use of the code revokes it (RFC 6749 section 4.1.2). */
   readonly family: string
   used: boolean
@@ -95,6 +107,15 @@ export interface State {
   /** By device code. */
   readonly devices: Map<string, DeviceRecord>
   readonly deviceLifetimeMillis: number
+  /** The unfaithful refresh: a new token value each time, the old one revoked. */
+  readonly rotateOnRefresh: boolean
+  /** Whether ID tokens echo the authorization request's `nonce`. */
+  readonly echoNonce: boolean
+  /** Signs ID tokens (ES256). */
+  readonly signingKey: KeyObject
+  readonly verificationKeyPem: string
+  /** Refresh tokens of rotating clients without their own `refreshTokenLifetime` expire after this. */
+  readonly refreshTokenLifetimeMillis: number
 }
 
 /** @internal */
@@ -107,7 +128,8 @@ export const zeroCounters = (): State["counters"] => ({
   prelogin: 0,
   oauthToken: 0,
   deviceCode: 0,
-  activate: 0
+  activate: 0,
+  users: 0
 })
 
 const hex32 = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 32)
@@ -128,32 +150,44 @@ export const toRecord = (user: User): UserRecord => ({
   firstName: user.firstName ?? capitalise(user.email.split("@")[0] ?? ""),
   lastName: user.lastName ?? "User",
   id: user.id ?? hex32(user.email.toLowerCase()),
+  denied: new Set(user.deniedEndpoints ?? []),
   lastLoginAt: undefined
 })
 
 /** @internal */
 export const makeState = (
   options: Options,
-  demoUser: User,
-  defaultLifetime: Duration.DurationInput,
-  defaultDeviceLifetime: Duration.DurationInput
-): State => ({
-  url: "",
-  users: new Map((options.users ?? [demoUser]).map((user) => [user.email.toLowerCase(), toRecord(user)])),
-  tokens: new Map(),
-  lifetimeMillis: Duration.toMillis(options.tokenLifetime ?? defaultLifetime),
-  counters: zeroCounters(),
-  faults: [],
-  seenPayloads: new Set(),
-  trustedCa: options.trustedCaPem === undefined ? undefined : new X509Certificate(options.trustedCaPem),
-  clients: new Map((options.oauthClients ?? []).map((client) => [client.clientId, client])),
-  codes: new Map(),
-  refreshTokens: new Map(),
-  revokedFamilies: new Set(),
-  familyExpiry: new Map(),
-  devices: new Map(),
-  deviceLifetimeMillis: Duration.toMillis(options.deviceCodeLifetime ?? defaultDeviceLifetime)
-})
+  defaults: {
+    readonly demoUser: User
+    readonly tokenLifetime: Duration.DurationInput
+    readonly deviceCodeLifetime: Duration.DurationInput
+    readonly refreshTokenLifetime: Duration.DurationInput
+  }
+): State => {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" })
+  return {
+    url: "",
+    users: new Map((options.users ?? [defaults.demoUser]).map((user) => [user.email.toLowerCase(), toRecord(user)])),
+    tokens: new Map(),
+    lifetimeMillis: Duration.toMillis(options.tokenLifetime ?? defaults.tokenLifetime),
+    counters: zeroCounters(),
+    faults: [],
+    seenPayloads: new Set(),
+    trustedCa: options.trustedCaPem === undefined ? undefined : new X509Certificate(options.trustedCaPem),
+    clients: new Map((options.oauthClients ?? []).map((client) => [client.clientId, client])),
+    codes: new Map(),
+    refreshTokens: new Map(),
+    revokedFamilies: new Set(),
+    familyExpiry: new Map(),
+    devices: new Map(),
+    deviceLifetimeMillis: Duration.toMillis(options.deviceCodeLifetime ?? defaults.deviceCodeLifetime),
+    rotateOnRefresh: options.rotateOnRefresh ?? false,
+    echoNonce: options.echoNonce ?? false,
+    signingKey: privateKey,
+    verificationKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    refreshTokenLifetimeMillis: Duration.toMillis(defaults.refreshTokenLifetime)
+  }
+}
 
 /** @internal */
 export const randomCode = (bytes: number) => randomBytes(bytes).toString("base64url")

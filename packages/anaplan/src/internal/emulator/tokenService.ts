@@ -1,6 +1,6 @@
 /**
- * Anaplan's authentication service (`/token/authenticate`, `/token/refresh`, `/token/logout`,
- * `/token/validate`) and the integration API's `GET /2/0/users/me`.
+ * Anaplan's authentication service: `/token/authenticate` (basic and certificate), `/token/refresh`,
+ * `/token/logout`, `/token/validate`.
  *
  * @internal
  */
@@ -11,10 +11,10 @@ import * as Effect from "effect/Effect"
 import { verify, X509Certificate } from "node:crypto"
 import { endpoint, type Handler } from "./faults.js"
 import { customerId, issue, liveToken, passwordMatches, type State, type TokenRecord } from "./state.js"
-import { apiFailure, authFailure, decodeBase64, json, parseAuthorization } from "./wire.js"
+import { authFailure, badHeader, decodeBase64, json, malformedAuthorization, parseAuthorization } from "./wire.js"
 
-const tokenAnswer = (state: State, token: string, record: TokenRecord, statusMessage: string) =>
-  json(201, {
+const tokenAnswer = (state: State, token: string, record: TokenRecord, statusMessage: string, status = 201) =>
+  json(status, {
     meta: { validationUrl: `${state.url}/token/validate` },
     status: "SUCCESS",
     statusMessage,
@@ -29,7 +29,7 @@ const tokenAnswer = (state: State, token: string, record: TokenRecord, statusMes
 const basicLogin = (state: State, credentials: string, now: number) => {
   const decoded = decodeBase64(credentials)?.toString("utf8")
   const colon = decoded?.indexOf(":") ?? -1
-  if (decoded === undefined || colon < 0) return authFailure("Malformed Basic credentials")
+  if (decoded === undefined || colon < 0) return badHeader("Malformed Basic credentials")
   const user = state.users.get(decoded.slice(0, colon).toLowerCase())
   if (!passwordMatches(user, decoded.slice(colon + 1))) {
     return authFailure("The credentials supplied were invalid")
@@ -43,13 +43,13 @@ const basicLogin = (state: State, credentials: string, now: number) => {
 const v2Skew = Duration.toMillis(Duration.minutes(5))
 
 const certificateLogin = (state: State, credentials: string, body: string, now: number) => {
-  const pem = decodeBase64(credentials)?.toString("utf8")
-  if (pem === undefined || !pem.includes("-----BEGIN CERTIFICATE-----")) {
-    return authFailure("The CACertificate header must carry the base64 of a PEM certificate")
-  }
+  // The base64 of the PEM file (what anaplan-sdk sends) or of the DER certificate (Anaplan's examples).
+  const bytes = decodeBase64(credentials)
+  if (bytes === undefined) return badHeader("The CACertificate header must carry a base64 certificate")
+  const pem = bytes.toString("latin1")
   let certificate: X509Certificate
   try {
-    certificate = new X509Certificate(pem)
+    certificate = new X509Certificate(pem.includes("-----BEGIN CERTIFICATE-----") ? pem : bytes)
   } catch {
     return authFailure("The certificate could not be parsed")
   }
@@ -116,6 +116,7 @@ const certificateNames = (certificate: X509Certificate): Array<string> => {
 }
 
 const authenticate: Handler = (state, request, now) => {
+  if (malformedAuthorization(request)) return Effect.succeed(badHeader("Malformed Authorization header"))
   const authorization = parseAuthorization(request.headers["authorization"])
   if (authorization?.scheme === "basic") return Effect.succeed(basicLogin(state, authorization.credentials, now))
   if (authorization?.scheme === "cacertificate") {
@@ -127,68 +128,64 @@ const authenticate: Handler = (state, request, now) => {
   return Effect.succeed(authFailure("Authorization must be Basic or CACertificate"))
 }
 
-const refresh: Handler = (state, request, now) => {
+/** An endpoint of a live `AnaplanAuthToken`: `400` for a malformed header, `401` for a dead token. */
+const withToken = (
+  answer: (state: State, live: NonNullable<ReturnType<typeof liveToken>>, now: number) => HttpServerResponse.HttpServerResponse
+): Handler =>
+(state, request, now) => {
+  if (malformedAuthorization(request)) return Effect.succeed(badHeader("Malformed Authorization header"))
   const live = liveToken(state, request.headers["authorization"], now)
-  if (live === undefined) return Effect.succeed(authFailure("Invalid or expired token"))
+  return Effect.succeed(live === undefined ? authFailure("Invalid or expired token") : answer(state, live, now))
+}
+
+/**
+ * Anaplan extends the token: `200`, the same `tokenValue` (and `tokenId`, `refreshTokenId`), a later
+ * `expiresAt`; the token in use keeps working. `rotateOnRefresh` restores the old, unfaithful
+ * answer (`201`, a new value, the old one revoked) for tests of clients that must cope with it.
+ */
+const refresh = withToken((state, live, now) => {
   if (live.record.family !== undefined) {
-    return Effect.succeed(authFailure("OAuth access tokens are renewed with their refresh token at /oauth/token"))
+    return authFailure("OAuth access tokens are renewed with their refresh token at /oauth/token")
   }
-  state.tokens.delete(live.token)
-  const { record, token } = issue(state, live.user, now)
-  return Effect.succeed(tokenAnswer(state, token, record, "Token refreshed"))
-}
+  if (state.rotateOnRefresh) {
+    state.tokens.delete(live.token)
+    const { record, token } = issue(state, live.user, now)
+    return tokenAnswer(state, token, record, "Token refreshed")
+  }
+  const record = { ...live.record, expiresAt: now + state.lifetimeMillis }
+  state.tokens.set(live.token, record)
+  return tokenAnswer(state, live.token, record, "Token refreshed", 200)
+})
 
-const logout: Handler = (state, request, now) => {
-  const live = liveToken(state, request.headers["authorization"], now)
-  if (live === undefined) return Effect.succeed(authFailure("Invalid or expired token"))
+const logout = withToken((state, live) => {
   state.tokens.delete(live.token)
-  return Effect.succeed(HttpServerResponse.empty({ status: 204 }))
-}
+  return HttpServerResponse.empty({ status: 204 })
+})
 
-const validate: Handler = (state, request, now) => {
-  const live = liveToken(state, request.headers["authorization"], now)
-  if (live === undefined) return Effect.succeed(authFailure("Invalid or expired token"))
-  return Effect.succeed(json(200, {
+/** Nested, as Anaplan answers it: `userInfo.userId` is the user's email. */
+const validate = withToken((state, live) =>
+  json(200, {
     meta: { validationUrl: `${state.url}/token/validate` },
     status: "SUCCESS",
     statusMessage: "Token validated",
-    userId: live.user.id,
-    userGuid: live.user.id,
-    customerGuid: customerId,
-    email: live.user.email,
-    tokenId: live.record.tokenId,
-    expiresAt: live.record.expiresAt
-  }))
-}
-
-const formatDate = (millis: number) => new Date(millis).toISOString().replace("Z", "+0000")
-
-const usersMe: Handler = (state, request, now) => {
-  const live = liveToken(state, request.headers["authorization"], now)
-  if (live === undefined) return Effect.succeed(apiFailure(401, "Unauthorized"))
-  const user = live.user
-  return Effect.succeed(json(200, {
-    meta: { schema: `${state.url}/2/0/objects/user` },
-    status: { code: 200, message: "Success" },
-    user: {
-      id: user.id,
-      active: true,
-      email: user.email,
-      emailOptIn: false,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      customerId,
-      lastLoginDate: formatDate(user.lastLoginAt ?? now)
+    tokenInfo: {
+      expiresAt: live.record.expiresAt,
+      tokenId: live.record.tokenId,
+      refreshTokenId: live.record.refreshTokenId
+    },
+    userInfo: {
+      userGuid: live.user.id,
+      userId: live.user.email,
+      customerGuid: customerId
     }
-  }))
-}
+  })
+)
 
 /** @internal */
 export const router = (state: State) =>
   HttpRouter.empty.pipe(
     HttpRouter.post("/token/authenticate", endpoint(state, "authenticate", 201, authenticate)),
-    HttpRouter.post("/token/refresh", endpoint(state, "refresh", 201, refresh)),
+    HttpRouter.post("/token/refresh", endpoint(state, "refresh", state.rotateOnRefresh ? 201 : 200, refresh)),
     HttpRouter.post("/token/logout", endpoint(state, "logout", 200, logout)),
-    HttpRouter.get("/token/validate", endpoint(state, "validate", 200, validate)),
-    HttpRouter.get("/2/0/users/me", endpoint(state, "usersMe", 200, usersMe))
+    HttpRouter.get("/token/validate", endpoint(state, "validate", 200, validate))
   )

@@ -13,12 +13,28 @@ export const json = (status: number, body: unknown, headers?: Record<string, str
   HttpServerResponse.unsafeJson(body, { status, ...(headers === undefined ? {} : { headers }) })
 
 /**
- * The auth service's failure answer; clients must not rely on its text.
+ * The auth service's failure answer (`401`, `status` `FAILURE_BAD_CREDENTIAL`); clients must not
+ * rely on its text.
  *
  * @internal
  */
 export const authFailure = (statusMessage: string) =>
   json(401, { status: "FAILURE_BAD_CREDENTIAL", statusMessage }, { "www-authenticate": "AnaplanAuthToken" })
+
+/**
+ * The auth service's answer to a malformed `Authorization` header: `400`, `FAILURE_BAD_HEADER`.
+ *
+ * @internal
+ */
+export const badHeader = (statusMessage: string) => json(400, { status: "FAILURE_BAD_HEADER", statusMessage })
+
+/**
+ * Whether the request carries an `Authorization` header that is not `<scheme> <credentials>`.
+ *
+ * @internal
+ */
+export const malformedAuthorization = (request: HttpServerRequest.HttpServerRequest) =>
+  request.headers["authorization"] !== undefined && parseAuthorization(request.headers["authorization"]) === undefined
 
 /**
  * The integration API's failure answer.
