@@ -63,7 +63,7 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.strictEqual(login.code, 0, login.stderr)
         assert.match(
           login.stdout,
-          /^Logged in to emu as demo@example\.com until \d{4}-\d\d-\d\dT[\d:.]+Z \(credentials in file .*credentials\.json\)\n$/
+          /^Logged in to emu as demo@example\.com until (\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \d+ min\) \(credentials in file .*credentials\.json\)\n$/
         )
         assert.strictEqual(login.stderr, "")
         const afterLogin = yield* server.counters
@@ -154,6 +154,51 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.strictEqual((yield* run(["whoami"])).code, 0)
       }))
 
+    it.scoped("login shows the expiry in the local time zone with the time left; --json keeps ISO", () =>
+      Effect.gen(function*() {
+        const { run } = yield* setup
+        const env = { EFFECT_AUTH_PASSWORD: password, TZ: "Asia/Kathmandu" }
+        const out = yield* run(["login"], env)
+        assert.strictEqual(out.code, 0, out.stderr)
+        const shown = /until (?:\d{4}-\d\d-\d\d )?(\d\d:\d\d) \(in (\d+) min\)/.exec(out.stdout)
+        assert.isNotNull(shown, out.stdout)
+        const json = JSON.parse((yield* run(["token", "--json"], env)).stdout) as { expires_at: string }
+        const expected = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Kathmandu", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+          .format(new Date(json.expires_at))
+        assert.strictEqual(shown?.[1], expected, "the local time (UTC+05:45), not UTC")
+        assert.approximately(Number(shown?.[2]), (Date.parse(json.expires_at) - Date.now()) / 60_000, 2)
+        assert.match(json.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
+      }))
+
+    it.scoped("storage = \"memory\": login says nothing outlives the command and suggests exec", () =>
+      Effect.gen(function*() {
+        const { run } = yield* setup
+        const out = yield* run(["login"], { EFFECT_AUTH_PASSWORD: password, EFFECT_AUTH_STORAGE: "memory" })
+        assert.strictEqual(out.code, 0, out.stderr)
+        assert.include(out.stdout, "in memory only: nothing outlives this command")
+        assert.notInclude(out.stdout, "credentials in memory")
+        assert.match(out.stderr, /^hint: .*`effect-auth exec --at emu -- CMD`/m)
+        const json = JSON.parse((yield* run(["login", "--json"], { EFFECT_AUTH_PASSWORD: password, EFFECT_AUTH_STORAGE: "memory" })).stdout) as {
+          persistent: boolean
+        }
+        assert.strictEqual(json.persistent, false)
+      }))
+
+    it.scoped("logout while the service is down: removed here, says the token stays valid upstream until its expiry, exit 1", () =>
+      Effect.gen(function*() {
+        const { run } = yield* setup
+        assert.strictEqual((yield* run(["login"], { EFFECT_AUTH_PASSWORD: password })).code, 0)
+        // Port 9 (discard) on the loopback: nothing listens, the connection is refused.
+        const out = yield* run(["logout"], { EFFECT_AUTH_AUTH_URL: "http://127.0.0.1:9" })
+        assert.strictEqual(out.code, 1, out.stdout + out.stderr)
+        assert.strictEqual(out.stdout.trimEnd().split("\n").length, 1, out.stdout)
+        assert.match(out.stdout, /upstream failed [\s\S]*; the token stays valid upstream until (\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \d+ min\)/)
+        const status = yield* run(["status", "--json"])
+        assert.deepStrictEqual((JSON.parse(status.stdout) as { sites: ReadonlyArray<{ state: string }> }).sites.map((s) => s.state), [
+          "not logged in"
+        ])
+      }))
+
     it.scoped("token --json prints token, token_type, expires_at and site", () =>
       Effect.gen(function*() {
         const { run } = yield* setup
@@ -183,7 +228,7 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.strictEqual((yield* server.counters).authenticate, before.authenticate, "no request was sent")
       }))
 
-    it.scoped("a wrong password exits 4 without echoing it", () =>
+    it.scoped("a wrong password exits 4 without echoing it; the hint names method = \"certificate\" and its command", () =>
       Effect.gen(function*() {
         const { run } = yield* setup
         const out = yield* run(["login"], { EFFECT_AUTH_PASSWORD: "wrong-password-123" })
@@ -191,6 +236,9 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.match(out.stderr, /^error: /)
         assert.notInclude(out.stderr + out.stdout, "wrong-password-123")
         assert.notInclude(out.stderr, "    at ", "no stack without --verbose")
+        // The hint in the CLI's terms: the setting and the command, not the library's API.
+        assert.match(out.stderr, /^hint: .*method = "certificate".*`effect-auth sites modify emu --method certificate /m)
+        assert.notInclude(out.stderr, "AnaplanAuth.")
         const verbose = yield* run(["login", "--verbose"], { EFFECT_AUTH_PASSWORD: "wrong-password-123" })
         assert.strictEqual(verbose.code, 4)
         assert.include(verbose.stderr, "    at ", "a stack with --verbose")
@@ -199,6 +247,21 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
   })
 
   describe("renewal and certificates", () => {
+    it.scoped("an expired login says that it expired and when, then how to log in (exit 4)", () =>
+      Effect.gen(function*() {
+        const { run, server } = yield* setup
+        yield* server.setTokenLifetime("2 seconds")
+        yield* Effect.addFinalizer(() => server.setTokenLifetime(AnaplanAuthServer.defaultTokenLifetime))
+        assert.strictEqual((yield* run(["login"], { EFFECT_AUTH_PASSWORD: password })).code, 0)
+        // Past the token's expiry: the stored login can no longer be renewed.
+        yield* Effect.sleep("3 seconds")
+        const out = yield* run(["token"])
+        assert.strictEqual(out.code, 4, out.stderr)
+        assert.strictEqual(out.stdout, "")
+        assert.match(out.stderr, /^error: \[emu\] The login of emu expired at (\d{4}-\d\d-\d\d )?\d\d:\d\d \(\d+ min ago\)\. /)
+        assert.match(out.stderr, /\nhint: .*effect-auth login --at emu/)
+      }))
+
     it.scoped("token refreshes a stored token that is due, without a new login", () =>
       Effect.gen(function*() {
         const { run, server } = yield* setup

@@ -10,7 +10,6 @@ import type * as Provider from "@effect-auth/core/Provider"
 import * as Sites from "@effect-auth/core/Sites"
 import * as TokenStore from "@effect-auth/core/TokenStore"
 import * as Clock from "effect/Clock"
-import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Output from "../internal/output.js"
@@ -30,8 +29,7 @@ const options = (providers: ReadonlyArray<Provider.Provider>) => ({
   force: Options.boolean("force").pipe(Options.withDescription("Log in again even when a usable login is stored"))
 })
 
-const expiry = (millis: number): string =>
-  millis === Infinity ? "it is revoked" : DateTime.formatIso(DateTime.unsafeMake(millis))
+const expiry = (millis: number, now: number): string => millis === Infinity ? "it is revoked" : Output.localTime(millis, now)
 
 /**
  * The `login` command for a list of providers (its `--method` choices are theirs).
@@ -45,8 +43,10 @@ export const make = (providers: ReadonlyArray<Provider.Provider>) =>
     const session = yield* Session.current(yield* Globals, { method: Option.getOrUndefined(method), email: Option.getOrUndefined(email) })
     const { globals, plan, site } = session
     const storage = yield* Session.storageDescription(plan)
+    const inMemory = Option.isSome(plan.storage) && plan.storage.value.kind === "memory"
+    const where = inMemory ? "in memory only: nothing outlives this command" : `credentials in ${storage}`
     const report = (token: { readonly expiresAtMillis: number }, user: string | undefined, fresh: boolean) =>
-      globals.json
+      Effect.flatMap(Clock.currentTimeMillis, (now) => globals.json
         ? Output.json({
           site: site.name,
           provider: plan.provider,
@@ -54,13 +54,21 @@ export const make = (providers: ReadonlyArray<Provider.Provider>) =>
           user: user ?? null,
           expires_at: token.expiresAtMillis === Infinity ? null : new Date(token.expiresAtMillis).toISOString(),
           storage,
+          persistent: !inMemory,
           logged_in: fresh ? "now" : "already"
         })
-        : Output.line(
-          fresh
-            ? `Logged in to ${site.name} as ${user ?? "an unknown user"} until ${expiry(token.expiresAtMillis)} (credentials in ${storage})`
-            : `Already logged in to ${site.name} as ${user ?? "an unknown user"} until ${expiry(token.expiresAtMillis)} (credentials in ${storage}); use --force to log in again`
-        )
+        : Effect.zipRight(
+          Output.line(
+            fresh
+              ? `Logged in to ${site.name} as ${user ?? "an unknown user"} until ${expiry(token.expiresAtMillis, now)} (${where})`
+              : `Already logged in to ${site.name} as ${user ?? "an unknown user"} until ${expiry(token.expiresAtMillis, now)} (${where}); use --force to log in again`
+          ),
+          inMemory
+            ? Output.note(
+              `hint: with storage = "memory" the next command logs in again; run your command inside this login with \`effect-auth exec --at ${site.name} -- CMD\`, or set storage = "auto" or "file" to keep the login`
+            )
+            : Effect.void
+        ))
     const userOf = (token: Parameters<typeof plan.whoami>[0]) =>
       plan.principal !== undefined
         ? Effect.succeed(plan.principal)

@@ -6,8 +6,10 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as TokenStore from "@effect-auth/core/TokenStore"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { Exit, ExitCode } from "../internal/failure.js"
 import * as Output from "../internal/output.js"
 import * as Session from "../internal/session.js"
 import * as SiteStrategy from "../internal/siteStrategy.js"
@@ -19,6 +21,9 @@ interface Outcome {
   readonly revoked: boolean
   readonly revoke_error: string | null
   readonly storage: string
+  /** When a token that could not be revoked stops working upstream (ISO), `null` otherwise. */
+  readonly valid_until: string | null
+  readonly valid_until_millis: number | null
 }
 
 const logoutOne = (plan: SiteStrategy.Plan) =>
@@ -33,7 +38,7 @@ const logoutOne = (plan: SiteStrategy.Plan) =>
       )
       if (Option.isNone(stored)) {
         yield* store.remove(plan.storeKey)
-        return { site: plan.site.name, was_logged_in: false, revoked: false, revoke_error: null, storage } satisfies Outcome
+        return { site: plan.site.name, was_logged_in: false, revoked: false, revoke_error: null, storage, valid_until: null, valid_until_millis: null } satisfies Outcome
       }
       const strategy = yield* plan.strategy("never")
       const upstream = yield* Option.match(strategy.revoke, {
@@ -45,23 +50,29 @@ const logoutOne = (plan: SiteStrategy.Plan) =>
           )
       })
       yield* store.remove(plan.storeKey)
+      const failed = typeof upstream === "string"
+      const until = stored.value.expiresAtMillis
       return {
         site: plan.site.name,
         was_logged_in: true,
         revoked: upstream === null,
-        revoke_error: typeof upstream === "string" ? upstream : null,
-        storage
+        revoke_error: failed ? upstream : null,
+        storage,
+        valid_until: failed && until !== Infinity ? new Date(until).toISOString() : null,
+        valid_until_millis: failed && until !== Infinity ? until : null
       } satisfies Outcome
     })
   )
 
-const describe = (outcome: Outcome): string =>
+const describe = (outcome: Outcome, now: number): string =>
   !outcome.was_logged_in
     ? `Not logged in to ${outcome.site}; nothing stored in ${outcome.storage}`
     : outcome.revoked
     ? `Logged out of ${outcome.site}: the token was revoked upstream and removed from ${outcome.storage}`
     : outcome.revoke_error !== null
-    ? `Logged out of ${outcome.site}: removed the token from ${outcome.storage}; revoking it upstream failed (${outcome.revoke_error})`
+    ? `Logged out of ${outcome.site} here: removed the token from ${outcome.storage}, but revoking it upstream failed (${outcome.revoke_error}); the token stays valid upstream ${
+      outcome.valid_until_millis === null ? "until it expires" : `until ${Output.localTime(outcome.valid_until_millis, now)}`
+    }`
     : `Logged out of ${outcome.site}: removed the token from ${outcome.storage} (the provider cannot revoke it)`
 
 /**
@@ -81,8 +92,13 @@ export const logout = Command.make(
       const plans = yield* Effect.forEach(sites, (site) =>
         Effect.map(Session.resolveSite(config, { site }), (resolved) => SiteStrategy.plan(config, resolved)))
       const outcomes = yield* Effect.forEach(plans, (plan) => Effect.scoped(logoutOne(plan)))
+      const now = yield* Clock.currentTimeMillis
       yield* globals.json
-        ? Output.json(outcomes)
-        : Effect.forEach(outcomes, (outcome) => Output.line(describe(outcome)), { discard: true })
+        ? Output.json(outcomes.map(({ valid_until_millis: _, ...outcome }) => outcome))
+        : Effect.forEach(outcomes, (outcome) => Output.line(describe(outcome, now)), { discard: true })
+      // Exit 1 when a token could not be revoked: it still works upstream (see EXIT CODES in --help).
+      if (outcomes.some((outcome) => outcome.revoke_error !== null)) return yield* new Exit({ code: ExitCode.error })
     })
-).pipe(Command.withDescription("Revoke the stored login upstream where possible and delete it (--all: every site)"))
+).pipe(Command.withDescription(
+  "Revoke the stored login upstream where possible and delete it (--all: every site); exits 1 when revoking failed"
+))

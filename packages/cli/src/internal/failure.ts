@@ -78,6 +78,23 @@ export interface Report {
 const lines = (detail: string, hint: string | undefined): string =>
   hint === undefined || hint === "" ? `error: ${detail}\n` : `error: ${detail}\nhint: ${hint}\n`
 
+/**
+ * The library's hints name its own API; the CLI's user needs the setting and the command. Each
+ * rewrite takes the site's name.
+ */
+const inCliTerms: ReadonlyArray<readonly [RegExp, (site: string) => string]> = [
+  [
+    /Certificate authentication \(AnaplanAuth\.layerCertificate\) does not expire this way\./,
+    (site) =>
+      `Certificate authentication does not expire this way: set method = "certificate" with \`effect-auth sites modify ${site} --method certificate --certificate CERT.pem --private-key KEY.pem\`.`
+  ]
+]
+
+const cliHint = (hint: string | undefined, site: string | undefined): string | undefined =>
+  hint === undefined
+    ? undefined
+    : inCliTerms.reduce((text, [pattern, rewrite]) => text.replace(pattern, rewrite(site ?? "SITE")), hint)
+
 const describeAuthError = (error: AuthError.AuthError): string => {
   const where = error.site ? `[${error.site}] ` : ""
   const full = error.message
@@ -86,7 +103,7 @@ const describeAuthError = (error: AuthError.AuthError): string => {
     : error.detail
   const head = `${where}${detail.endsWith(".") ? detail : `${detail}.`}`
   const hint = error.hint ?? (full.startsWith(head) ? full.slice(head.length).trim() : undefined)
-  return lines(`${where}${detail}`, hint)
+  return lines(`${where}${detail}`, cliHint(hint, error.site))
 }
 
 const describe = (error: unknown): string => {

@@ -7,7 +7,10 @@ import * as Failure from "./failure.js"
 
 const stderrLogger = Logger.make(({ logLevel, message }) => {
   const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-  process.stderr.write(`${logLevel.label.toLowerCase()}: ${text}\n`)
+  // On a terminal, first erase the line: a spinner (LoginAgent) may be drawing there, and a log line
+  // appended to its frame would break both; the spinner redraws on its next frame.
+  const clear = process.stderr.isTTY === true ? "\r\u001b[2K" : ""
+  process.stderr.write(`${clear}${logLevel.label.toLowerCase()}: ${text}\n`)
 })
 
 /** Logs on stderr: warnings, and everything with `--verbose`. @internal */

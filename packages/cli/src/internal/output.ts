@@ -19,6 +19,34 @@ export const columns = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
     .join("\n")
 }
 
+const pad = (n: number): string => String(n).padStart(2, "0")
+
+/** `in 35 min`, `in 2h 5m`, `in 3d 4h`, `4 min ago`. */
+const relative = (millis: number): string => {
+  const minutes = Math.round(Math.abs(millis) / 60_000)
+  const text = minutes < 60
+    ? `${minutes} min`
+    : minutes < 1440
+    ? `${Math.floor(minutes / 60)}h ${minutes % 60}m`
+    : `${Math.floor(minutes / 1440)}d ${Math.floor((minutes % 1440) / 60)}h`
+  return millis < 0 ? `${text} ago` : `in ${text}`
+}
+
+/**
+ * A moment for a person: the local time (and the date when it is not today) with the time left,
+ * `22:23 (in 35 min)`, `2026-12-03 09:00 (in 1d 10h)`. ISO timestamps are for `--json`.
+ *
+ * @internal
+ */
+export const localTime = (atMillis: number, nowMillis: number): string => {
+  const at = new Date(atMillis)
+  const now = new Date(nowMillis)
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}`
+  const sameDay = at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate()
+  const day = sameDay ? "" : `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} `
+  return `${day}${time} (${relative(atMillis - nowMillis)})`
+}
+
 /** `3m 20s`, `2h 5m`, `expired 4m ago`. @internal */
 export const formatRemaining = (millis: number): string => {
   const abs = Math.abs(millis)

@@ -6,7 +6,7 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Terminal from "@effect/platform/Terminal"
-import { type AuthError, type CredentialStoreError, InvalidConfiguration } from "@effect-auth/core/AuthError"
+import { type AuthError, type CredentialStoreError, InvalidConfiguration, LoginRequired } from "@effect-auth/core/AuthError"
 import * as CredentialStorage from "@effect-auth/core/CredentialStorage"
 import * as Sites from "@effect-auth/core/Sites"
 import type { Token } from "@effect-auth/core/Token"
@@ -14,6 +14,7 @@ import type { TokenLock } from "@effect-auth/core/TokenLock"
 import * as TokenLockModule from "@effect-auth/core/TokenLock"
 import * as TokenSource from "@effect-auth/core/TokenSource"
 import * as TokenStore from "@effect-auth/core/TokenStore"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -158,7 +159,24 @@ export const token = (
   Effect.gen(function*() {
     const strategy = yield* plan.strategy(ask)
     if (Option.isNone(plan.storage)) return yield* strategy.acquire
+    const store = yield* TokenStore.TokenStore
+    // What was stored before, to say "your login expired at ..." rather than only "no password".
+    const before = yield* Effect.orElseSucceed(store.load(plan.storeKey), () => Option.none<Token>())
     const outer = yield* TokenStore.persisted(strategy, { key: plan.storeKey, policy: TokenPolicy.policy })
     const source = yield* TokenSource.make(outer, { revokeOnClose: false, policy: TokenPolicy.policy })
-    return yield* source.get
+    return yield* source.get.pipe(
+      Effect.catchTag("LoginRequired", (error) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const expired = Option.filter(before, (stored) => stored.expiresAtMillis !== Infinity && stored.expiresAtMillis <= now)
+          if (Option.isNone(expired)) return Effect.fail(error)
+          const at = Output.localTime(expired.value.expiresAtMillis, now)
+          return Effect.fail(
+            new LoginRequired({
+              site: error.site,
+              detail: `The login of ${plan.site.name} expired at ${at}. ${error.detail}`,
+              hint: error.hint
+            })
+          )
+        }))
+    )
   })
