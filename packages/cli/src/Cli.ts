@@ -4,7 +4,6 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Effect from "effect/Effect"
@@ -20,6 +19,8 @@ import * as Argv from "./internal/argv.js"
 import * as Failure from "./internal/failure.js"
 import { finish } from "./internal/finish.js"
 import { root } from "./internal/globals.js"
+import * as Network from "./internal/network.js"
+import * as Session from "./internal/session.js"
 import { version as internalVersion } from "./internal/version.js"
 
 /**
@@ -69,7 +70,8 @@ const isVerbose = (argv: ReadonlyArray<string>): boolean => {
 }
 
 /**
- * What the binary runs: the command with Node's context and HTTP client, logs on stderr, and
+ * What the binary runs: the command with Node's context and the HTTP client of the site it works
+ * on (`HttpTransport`: proxy, CA bundle, TLS verification), logs on stderr, and
  * every failure turned into one or two lines on stderr and an exit code (0 ok, 1 error, 2 usage,
  * 4 a login is needed).
  *
@@ -77,7 +79,9 @@ const isVerbose = (argv: ReadonlyArray<string>): boolean => {
  * @category running
  */
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
-  finish(run(argv), isVerbose(argv)).pipe(Effect.provide(Layer.merge(NodeContext.layer, FetchHttpClient.layer)))
+  finish(run(argv), isVerbose(argv)).pipe(
+    Effect.provide(Layer.merge(NodeContext.layer, Network.layer(Session.siteFor(Network.globalsIn(argv)))))
+  )
 
 /**
  * The exit codes: 0 ok, 1 error, 2 usage, 4 a login is needed.

@@ -158,7 +158,10 @@ export class Site extends Schema.Class<Site>("@effect-auth/core/Sites/Site")({
   storage: StorageKind,
   stateDir: Schema.optional(Schema.String),
   redisUrl: Schema.optional(Schema.String),
-  redisPrefix: Schema.optional(Schema.String)
+  redisPrefix: Schema.optional(Schema.String),
+  proxy: Schema.optional(Schema.Redacted(Schema.String)),
+  caFile: Schema.optional(Schema.String),
+  tlsVerify: Schema.optional(Schema.String)
 }) {}
 
 /**

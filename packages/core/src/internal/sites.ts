@@ -58,7 +58,10 @@ export const fieldNames = [
   "storage",
   "state_dir",
   "redis_url",
-  "redis_prefix"
+  "redis_prefix",
+  "proxy",
+  "ca_file",
+  "tls_verify"
 ] as const
 
 /** @internal */
@@ -67,6 +70,7 @@ export type FieldName = typeof fieldNames[number]
 /** @internal */
 export const secretFieldNames = [
   "client_secret",
+  "proxy",
   "password",
   "token",
   "refresh_token",
@@ -76,7 +80,7 @@ export const secretFieldNames = [
 /** @internal */
 export type SecretField = typeof secretFieldNames[number]
 
-const pathFields: ReadonlySet<FieldName> = new Set(["password_file", "certificate", "private_key", "state_dir"])
+const pathFields: ReadonlySet<FieldName> = new Set(["password_file", "certificate", "private_key", "state_dir", "ca_file"])
 const urlFields: ReadonlySet<FieldName> = new Set([
   "auth_url",
   "api_url",
@@ -244,6 +248,12 @@ const checkValue = (
       }`
     }
   }
+  if (field === "tls_verify") {
+    const text = typeof value === "boolean" ? String(value) : value
+    return text === "true" || text === "false"
+      ? { value: text }
+      : { error: `expected true or false (tls_verify = false), got ${typeof text === "string" ? JSON.stringify(text) : describeType(text)}` }
+  }
   if (typeof value !== "string") {
     return { error: `expected a string in quotes, got ${describeType(value)}` }
   }
@@ -378,7 +388,8 @@ export const parse = (text: string, path: string): Effect.Effect<Config, Invalid
         }
         if (checked.value === undefined) continue
         values[key] = checked.value
-        if (isSecretField(key)) {
+        // A proxy URL is a secret only when it carries a user and password.
+        if (isSecretField(key) && (key !== "proxy" || /\/\/[^/@]*@/.test(String(raw)))) {
           warnings.push(
             `${at([...prefix, key])}: ${label(key)} is written in the config file in plain text; it works, ` +
               `but prefer the ${envVar(key)} environment variable${
