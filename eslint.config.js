@@ -13,6 +13,11 @@ export default tseslint.config(
     }
   },
   {
+    // CommonJS programs (the keyring helper) load their modules with require
+    files: ["**/*.cjs"],
+    rules: { "@typescript-eslint/no-require-imports": "off" }
+  },
+  {
     files: ["packages/cli/src/**", "bench/**", "examples/**", "**/demo/**", "**/scripts/**"],
     rules: { "no-console": "off" }
   }

@@ -1,13 +1,14 @@
 /**
  * Cookie values signed with HMAC-SHA256 (`node:crypto`): the browser keeps the value, the server
- * can tell whether it comes back untouched. Signing is not encryption: sign identifiers (the OAuth
- * `state`), never secrets.
+ * can tell whether it comes back untouched. Signing is not encryption: sign identifiers, never
+ * secrets; {@link seal} encrypts (AES-256-GCM) what the browser must keep but not read (a login
+ * under way: its `state` and PKCE verifier).
  *
  * @since 0.1.0
  */
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { createHmac, timingSafeEqual } from "node:crypto"
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto"
 
 const mac = (secret: Redacted.Redacted<string>, name: string, value: string): string =>
   createHmac("sha256", Redacted.value(secret)).update(`${name}=${value}`).digest("base64url")
@@ -39,4 +40,45 @@ export const verify = (
   const given = Buffer.from(signed.slice(dot + 1))
   const expected = Buffer.from(mac(secret, name, value))
   return given.length === expected.length && timingSafeEqual(given, expected) ? Option.some(value) : Option.none()
+}
+
+const sealKey = (secret: Redacted.Redacted<string>, name: string): Buffer =>
+  Buffer.from(hkdfSync("sha256", Redacted.value(secret), "", `web-login sealed cookie ${name}`, 32))
+
+/**
+ * `value` encrypted and authenticated (AES-256-GCM, a key derived from `secret` and the cookie's
+ * `name`): `iv.ciphertext.tag`, base64url.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const seal = (secret: Redacted.Redacted<string>, name: string, value: string): string => {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv("aes-256-gcm", sealKey(secret, name), iv)
+  const sealed = Buffer.concat([cipher.update(value, "utf8"), cipher.final()])
+  return [iv, sealed, cipher.getAuthTag()].map((part) => part.toString("base64url")).join(".")
+}
+
+/**
+ * The value of a sealed cookie, if it decrypts and authenticates.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const unseal = (
+  secret: Redacted.Redacted<string>,
+  name: string,
+  sealed: string | undefined
+): Option.Option<string> => {
+  const parts = sealed?.split(".") ?? []
+  if (parts.length !== 3) return Option.none()
+  const [iv, data, tag] = parts.map((part) => Buffer.from(part, "base64url"))
+  if (iv.length !== 12 || tag.length !== 16) return Option.none()
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", sealKey(secret, name), iv)
+    decipher.setAuthTag(tag)
+    return Option.some(Buffer.concat([decipher.update(data), decipher.final()]).toString("utf8"))
+  } catch {
+    return Option.none()
+  }
 }

@@ -12,7 +12,6 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import * as internal from "./internal/certificates.js"
 
 /**
@@ -55,21 +54,13 @@ export interface TestCertificates {
  * @since 0.1.0
  * @category errors
  */
-export class OpensslError extends Schema.TaggedError<OpensslError>("@effect-auth/anaplan/TestCertificates/OpensslError")(
-  "OpensslError",
-  {
-    step: Schema.String,
-    exitCode: Schema.optional(Schema.Number),
-    detail: Schema.String
-  }
-) {
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return `openssl failed to ${this.step}${this.exitCode === undefined ? "" : ` (exit ${this.exitCode})`}: ${this.detail}`
-  }
-}
+export const OpensslError: typeof internal.OpensslError = internal.OpensslError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type OpensslError = internal.OpensslError
 
 /**
  * Options of {@link generate}.

@@ -1,14 +1,6 @@
 /**
  * @since 0.1.0
  */
-export * as AnaplanAuthServer from "./AnaplanAuthServer.js"
-/**
- * @since 0.1.0
- */
-export * as TestCertificates from "./TestCertificates.js"
-/**
- * @since 0.1.0
- */
 export * as AnaplanAuth from "./AnaplanAuth.js"
 /**
  * @since 0.1.0

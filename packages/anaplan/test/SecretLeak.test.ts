@@ -109,6 +109,10 @@ describe("secret-leak audit: Anaplan", () => {
       tokens("after recovery", yield* source.get)
       yield* attempt("validate a dead token", AnaplanAuth.validate(refreshed, { authUrl: server.url }))
       yield* attempt("refresh a dead token", AnaplanAuth.refresh(first, { authUrl: server.url }))
+      // API failures through the auth middleware, serialized as a logger or error tracker would
+      yield* attempt("API status error", HttpClient.filterStatusOk(client.http).get(`${server.url}/2/0/no-such-resource`))
+      yield* attempt("API body that is not JSON", Effect.flatMap(client.http.get(`${server.url}/2/0/no-such-resource`), (r) => r.json))
+      yield* attempt("API transport error", client.http.get("http://127.0.0.1:1/2/0/users/me"))
       yield* Scope.close(basicScope, Exit.void)
 
       // single calls

@@ -8,10 +8,11 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Provider from "@effect-auth/core/Provider"
 import { exec } from "./commands/exec.js"
-import { login } from "./commands/login.js"
+import * as Login from "./commands/login.js"
 import { logout } from "./commands/logout.js"
-import { sites } from "./commands/sites.js"
+import * as SitesCommand from "./commands/sites.js"
 import { status } from "./commands/status.js"
 import { token } from "./commands/token.js"
 import { whoami } from "./commands/whoami.js"
@@ -22,18 +23,39 @@ import { root } from "./internal/globals.js"
 import * as Network from "./internal/network.js"
 import * as Session from "./internal/session.js"
 import { version as internalVersion } from "./internal/version.js"
+import * as Providers from "./Providers.js"
 
 /**
- * The command tree: global options `--at`, `--config`, `--json`, `--verbose` (before or after
- * the subcommand) and the subcommands.
+ * The command tree for a list of providers: global options `--at`, `--config`, `--json`,
+ * `--verbose` (before or after the subcommand) and the subcommands.
  *
  * @since 0.1.0
  * @category commands
  */
-export const command = root.pipe(
-  Command.withDescription("Log in to Anaplan and OAuth 2 services and hand out tokens to scripts"),
-  Command.withSubcommands([login, logout, token, whoami, status, exec, sites])
-)
+export const make = (providers: ReadonlyArray<Provider.Provider>) =>
+  root.pipe(
+    Command.withDescription("Log in to Anaplan and OAuth 2 services and hand out tokens to scripts"),
+    Command.withSubcommands([Login.make(providers), logout, token, whoami, status, exec, SitesCommand.make(providers)])
+  )
+
+/**
+ * The command tree of the built-in providers.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = make(Providers.builtin)
+
+/**
+ * What {@link run} and {@link main} accept besides `argv`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** Providers to know besides the built-in ones (`Providers.builtin`). */
+  readonly providers?: ReadonlyArray<Provider.Provider> | undefined
+}
 
 /**
  * The version in `package.json`.
@@ -50,9 +72,16 @@ export const version: string = internalVersion
  * @category running
  */
 export const run = (
-  argv: ReadonlyArray<string>
-): Effect.Effect<void, unknown, NodeContext.NodeContext | HttpClient.HttpClient> =>
-  Command.run(command, { name: "effect-auth", version })(Argv.hoistGlobalOptions(argv))
+  argv: ReadonlyArray<string>,
+  options: RunOptions = {}
+): Effect.Effect<void, unknown, NodeContext.NodeContext | HttpClient.HttpClient> => {
+  const extra = options.providers ?? []
+  if (extra.length === 0) return Command.run(command, { name: "effect-auth", version })(Argv.hoistGlobalOptions(argv))
+  const providers = Providers.withExtra(extra)
+  return Command.run(make(providers), { name: "effect-auth", version })(Argv.hoistGlobalOptions(argv)).pipe(
+    Effect.provideService(Providers.Current, providers)
+  )
+}
 
 /**
  * Moves the global options to the front (before `--` only), so that they work after any
@@ -78,8 +107,8 @@ const isVerbose = (argv: ReadonlyArray<string>): boolean => {
  * @since 0.1.0
  * @category running
  */
-export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
-  finish(run(argv), isVerbose(argv)).pipe(
+export const main = (argv: ReadonlyArray<string>, options: RunOptions = {}): Effect.Effect<number> =>
+  finish(run(argv, options), isVerbose(argv)).pipe(
     Effect.provide(Layer.merge(NodeContext.layer, Network.layer(Session.siteFor(Network.globalsIn(argv)))))
   )
 

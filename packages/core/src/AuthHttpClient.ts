@@ -1,28 +1,30 @@
 /**
  * `HttpClient` middleware that signs every request with a token from a {@link TokenSource} and
- * recovers from one `401`.
+ * recovers from `401`s caused by refresh races.
  *
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as AuthError from "./AuthError.js"
 import type { Token } from "./Token.js"
 import { TokenSource } from "./TokenSource.js"
 
-class Rejected extends Data.TaggedError("@effect-auth/core/AuthHttpClient/Rejected")<{
-  readonly response: HttpClientResponse.HttpClientResponse
-}> {}
-
 /**
  * Wraps `client` so that each request carries `Authorization: <tokenType> <token>` from `source`.
- * A `401` invalidates exactly the token that was sent (compare-and-set) and the request is sent once
- * more with a fresh token (the request is rebuilt, header included, as `HttpClient.retry` does); a second `401`
- * fails with {@link AuthError.InvalidCredentials}. Every other status passes through untouched.
+ *
+ * A `401` is recovered without the caller seeing it, as long as it may be a refresh race: a
+ * request refused with a token that was superseded while it was under way (refresh-ahead, or
+ * another fiber's `401`) is sent again with the current token; a request refused with the current
+ * token invalidates exactly that token (compare-and-set) and is sent once more with a new one.
+ * Each distinct token is tried at most once per request, and at most {@link maxAttempts} sends
+ * are made. {@link AuthError.InvalidCredentials} means the current token itself was refused after
+ * it had been renewed for this request. Each retry rebuilds the request, header included, as
+ * `HttpClient.retry` does. Every other status passes through untouched.
  *
  * @since 0.1.0
  * @category constructors
@@ -38,17 +40,13 @@ export const make = (source: TokenSource.Service) =>
     }
     return header
   }
-  // Invalidate exactly the token that was sent: the held one only if its header is the one the
-  // rejected request carried, so a late 401 for an old token never discards a newer one.
-  const invalidateSent = (request: HttpClientRequest.HttpClientRequest) =>
-    Effect.flatMap(source.current, (held) =>
-      held._tag === "Some" && signed(held.value) === request.headers["authorization"]
-        ? source.invalidate(held.value)
-        : Effect.void)
-  const refused = (response: HttpClientResponse.HttpClientResponse) =>
+  const refused = (response: HttpClientResponse.HttpClientResponse, attempts: number) =>
     new AuthError.InvalidCredentials({
       site: source.site,
-      detail: `${response.request.method} ${urlPath(response.request.url)} was refused (401) twice, the second time with a fresh token`,
+      detail: `${response.request.method} ${urlPath(response.request.url)} was refused (401) ${
+        attempts === 2 ? "twice" : `${attempts} times`
+      }, ` +
+        "the last time with a newly issued token",
       hint: "The account may lack access to this resource, or its credentials were revoked; log in again."
     })
   return client.pipe(
@@ -56,24 +54,100 @@ export const make = (source: TokenSource.Service) =>
       Effect.map(source.get, (token) => HttpClientRequest.setHeader(request, "authorization", signed(token)))
     ),
     // `send` runs the whole request, signing included, so running it again after a 401 signs the
-    // retry with a fresh token, as `HttpClient.retry` would; a single `catchIf` costs the
-    // successful path nothing, where `Effect.retry` drives a schedule for every request.
+    // retry with the current token; the successful path costs one `flatMap` and a failure frame,
+    // and whatever leaves carries the header redacted.
     HttpClient.transformResponse((send) =>
-      Effect.catchIf(
-        Effect.flatMap(send, (response) =>
-          response.status === 401
-            ? Effect.zipRight(invalidateSent(response.request), Effect.fail(new Rejected({ response })))
-            : Effect.succeed(response)),
-        (error): error is Rejected => error instanceof Rejected,
-        () =>
-          Effect.flatMap(send, (response) =>
-            response.status === 401
-              ? Effect.zipRight(invalidateSent(response.request), Effect.fail(refused(response)))
-              : Effect.succeed(response))
-      )
+      Effect.flatMap(send, (response) =>
+        response.status === 401
+          ? Effect.map(recover(source, signed, send, response, refused), redactSent)
+          : Effect.succeed(redactSent(response))).pipe(Effect.catchAll((error) => Effect.fail(redactLeaving(error))))
     )
   )
 }
+
+/**
+ * At most this many sends of one request through {@link make}: the first, and retries after
+ * `401`s for distinct tokens.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxAttempts = 4
+
+/**
+ * The `401` path of {@link make}: decides, after each refusal, whether the refused token was the
+ * current one (then invalidate it, once per request) or had been superseded (then just send again),
+ * and stops at a token already refused for this request or after {@link maxAttempts} sends.
+ */
+const recover = <E, R>(
+  source: TokenSource.Service,
+  signed: (token: Token) => string,
+  send: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>,
+  first: HttpClientResponse.HttpClientResponse,
+  refused: (response: HttpClientResponse.HttpClientResponse, attempts: number) => AuthError.InvalidCredentials
+): Effect.Effect<HttpClientResponse.HttpClientResponse, E | AuthError.AuthError, R> => {
+  const tried = new Set<string>()
+  let invalidated = false
+  const loop = (
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | AuthError.AuthError, R> => {
+    if (response.status !== 401) return Effect.succeed(response)
+    const sent = response.request.headers["authorization"]
+    const repeated = sent === undefined || tried.has(sent)
+    if (sent !== undefined) tried.add(sent)
+    return Effect.flatMap(source.current, (held) => {
+      const current = held._tag === "Some" && signed(held.value) === sent
+      if (repeated || tried.size >= maxAttempts || (current && invalidated)) {
+        // the current token, renewed for this request, was refused: not a race
+        return Effect.zipRight(
+          current ? source.invalidate(held.value) : Effect.void,
+          Effect.fail(refused(response, tried.size))
+        )
+      }
+      if (current) invalidated = true
+      return Effect.zipRight(
+        current ? source.invalidate(held.value) : Effect.void,
+        Effect.flatMap(send, loop)
+      )
+    })
+  }
+  return loop(first)
+}
+
+/**
+ * What leaves the middleware (a response, an `HttpClientError`) carries the request as sent, whose
+ * `Authorization` header holds the token as a plain string: `JSON.stringify` and `util.inspect` (what
+ * `console.log`, pino, winston and Sentry do) would print it. Once the request is sent, its header
+ * becomes `<scheme> <redacted>`: the request object is the middleware's own (built by `setHeader`
+ * when signing), and a request sent again through the middleware is signed again.
+ */
+const redactLeaving = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null) {
+    if ("request" in value && isRequest(value.request)) redactHeader(value.request)
+    if ("response" in value && Predicate.hasProperty(value.response, "request") && isRequest(value.response.request)) {
+      redactHeader(value.response.request)
+    }
+  }
+  return value
+}
+
+const redactSent = (response: HttpClientResponse.HttpClientResponse): HttpClientResponse.HttpClientResponse => {
+  redactHeader(response.request)
+  return response
+}
+
+const isRequest = (u: unknown): u is HttpClientRequest.HttpClientRequest =>
+  Predicate.hasProperty(u, HttpClientRequest.TypeId)
+
+const redactHeader = (request: HttpClientRequest.HttpClientRequest): void => {
+  const headers: Record<string, string> = request.headers
+  const header = headers["authorization"]
+  if (header === undefined || header.endsWith(redacted)) return
+  const space = header.indexOf(" ")
+  headers["authorization"] = space < 0 ? redacted.trimStart() : `${header.slice(0, space)}${redacted}`
+}
+
+const redacted = " <redacted>"
 
 const urlPath = (url: string): string => {
   try {

@@ -7,15 +7,20 @@
  * | --- | --- | --- |
  * | `keyring` | system keyring (`KeyringStore`) | lock files in the state directory |
  * | `file` | `credentials.json` in the state directory (`SecureFileStore`) | lock files in the state directory |
- * | `redis` | Redis (`RedisStore`) | Redis `SET NX PX` locks on the same connection |
+ * | `redis` | Redis (`RedisStore` of `@effect-auth/redis`) | Redis `SET NX PX` locks on the same connection |
  * | `memory` | memory, gone with the process | in-process |
  * | `auto` | the keyring if it works (probed once per process), else the file with one warning | as chosen |
  *
+ * `keyring` needs the optional package `@napi-rs/keyring` and `redis` the package
+ * `@effect-auth/redis`; without them the layer fails with an `InvalidConfiguration` naming the
+ * package to install.
+ *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { CredentialStoreError, InvalidConfiguration } from "./AuthError.js"
 import * as internal from "./internal/credentialStorage.js"
 import type { TokenLock } from "./TokenLock.js"
@@ -68,7 +73,8 @@ export interface Selection {
  * @since 0.1.0
  * @category constructors
  */
-export const select: (options: Options) => Effect.Effect<Selection, InvalidConfiguration> = internal.select
+export const select = (options: Options): Effect.Effect<Selection, InvalidConfiguration> =>
+  Effect.flatMap(RedisLoader, (load) => internal.select(options, load))
 
 /**
  * The `TokenStore` and `TokenLock` for `options.kind`. For `auto` without a working keyring it
@@ -78,6 +84,38 @@ export const select: (options: Options) => Effect.Effect<Selection, InvalidConfi
  * @since 0.1.0
  * @category layers
  */
-export const layer: (
+export const layer = (
   options: Options
-) => Layer.Layer<TokenStore | TokenLock, CredentialStoreError | InvalidConfiguration> = internal.layer
+): Layer.Layer<TokenStore | TokenLock, CredentialStoreError | InvalidConfiguration> =>
+  Layer.unwrapEffect(Effect.map(RedisLoader, (load) => internal.layer(options, load)))
+
+/**
+ * What storage `redis` gets from `@effect-auth/redis` (its `RedisStorage.driver`): core itself
+ * does not depend on a Redis client.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedisDriver {
+  /** The server for messages, without the URL's credentials: `redis redis://host:6379/0`. */
+  readonly describe: (url: string) => string
+  /** The store and the locks on one connection, closed with the layer's scope. */
+  readonly layer: (options: {
+    readonly url: string
+    readonly prefix: string
+    readonly describe: string
+  }) => Layer.Layer<TokenStore | TokenLock, CredentialStoreError>
+}
+
+/**
+ * How storage `redis` loads `@effect-auth/redis`: by default a dynamic `import()` of the package
+ * when a site first uses Redis, so programs that never use it never load it. A bundled program
+ * provides its own, so that the bundler sees the import:
+ * `Effect.provideService(CredentialStorage.RedisLoader, () => import("@effect-auth/redis"))`.
+ *
+ * @since 0.1.0
+ * @category references
+ */
+export class RedisLoader extends Context.Reference<RedisLoader>()("@effect-auth/core/CredentialStorage/RedisLoader", {
+  defaultValue: (): () => Promise<unknown> => internal.importRedis
+}) {}

@@ -7,8 +7,9 @@
  * `CredentialStoreError` naming "system keyring" and the fix, never a hang. `size` and `clear` list
  * the entries of the service (`findCredentials`).
  *
- * The calls run in a small helper process (started on first use, about 50 ms, shared by the
- * process, killed when a call times out): `@napi-rs/keyring` talks to D-Bus synchronously on the
+ * The calls run in a small helper process (`internal/keyringHelper.cjs`, started on first use,
+ * about 50 ms, shared by the store's calls, killed when a call times out or the store's scope
+ * closes): `@napi-rs/keyring` talks to D-Bus synchronously on the
  * calling thread, so a hung bus or keyring daemon would otherwise freeze the event loop, where no
  * timeout can fire. Windows limits an entry to 2,560 bytes.
  *
@@ -18,6 +19,7 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type { CredentialStoreError } from "./AuthError.js"
 import * as internal from "./internal/storeKeyring.js"
 import * as TokenStore from "./TokenStore.js"
@@ -50,13 +52,13 @@ export const defaultService: string = internal.defaultService
 export const describe = (options: Options = {}): string => internal.describe(options.service ?? defaultService)
 
 /**
- * The keyring as a `KeyValueStore`. Failures are `PlatformError`s whose `cause` is the
- * `CredentialStoreError` to show (`TokenStore` surfaces it).
+ * The keyring as a `KeyValueStore`, its helper process closed with the scope. Failures are
+ * `PlatformError`s whose `cause` is the `CredentialStoreError` to show (`TokenStore` surfaces it).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options?: Options) => KeyValueStore.KeyValueStore = internal.make
+export const make: (options?: Options) => Effect.Effect<KeyValueStore.KeyValueStore, never, Scope.Scope> = internal.make
 
 /**
  * The keyring as a `KeyValueStore` layer.
@@ -65,7 +67,7 @@ export const make: (options?: Options) => KeyValueStore.KeyValueStore = internal
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<KeyValueStore.KeyValueStore> =>
-  Layer.sync(KeyValueStore.KeyValueStore, () => make(options))
+  Layer.scoped(KeyValueStore.KeyValueStore, make(options))
 
 /**
  * A `TokenStore` in the keyring.
@@ -74,7 +76,7 @@ export const layer = (options: Options = {}): Layer.Layer<KeyValueStore.KeyValue
  * @category layers
  */
 export const layerTokenStore = (options: Options = {}): Layer.Layer<TokenStore.TokenStore> =>
-  Layer.sync(TokenStore.TokenStore, () => TokenStore.make(make(options), describe(options)))
+  Layer.scoped(TokenStore.TokenStore, Effect.map(make(options), (store) => TokenStore.make(store, describe(options))))
 
 /**
  * Checks that the keyring works by writing, reading back and deleting a probe entry, each call

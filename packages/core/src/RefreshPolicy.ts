@@ -1,6 +1,20 @@
 /**
  * When the engine renews tokens and how it retries transient failures.
  *
+ * The rule, for a token that lives `L` (from `issuedAt` to `expiresAt`):
+ *
+ * - **margin** = the smaller of `margin` and `marginRatio` x `L`: refresh-ahead starts this long
+ *   before expiry, up to **jitter** (the smaller of `jitter` and the margin) earlier still, at random;
+ * - **skew** = the smaller of `expirySkew` and `skewRatio` x `L`: `get` treats the token as expired
+ *   this long before `expiresAt` and then waits for a new one.
+ *
+ * Both scale down with the lifetime, and the skew share is smaller than the margin share, so any
+ * lifetime from 1 s up is renewed about once per lifetime (between 90 % and 95 % of it with the
+ * defaults: 1.05 to 1.11 renewals per lifetime), in the background while the held token is still
+ * fresh: no caller waits on the network for a token that has not expired. A 35-minute Anaplan token
+ * is renewed 1.75 to 2.25 minutes before expiry and treated as expired 10 s before it. A token
+ * without expiry is never renewed ahead.
+ *
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
@@ -15,12 +29,17 @@ import type { Token } from "./Token.js"
 export interface RefreshPolicy {
   /** Refresh this long before expiry (at most; see `marginRatio`). Default 5 minutes. */
   readonly margin: Duration.Duration
-  /** ... or this share of the token's lifetime, whichever is smaller. Default 0.2. */
+  /** ... or this share of the token's lifetime, whichever is smaller. Default 0.05. */
   readonly marginRatio: number
-  /** Refresh up to this much earlier still, at random, so a fleet does not refresh in step. Default 30 s. */
+  /**
+   * Refresh up to this much earlier still (never more than the margin), at random, so a fleet
+   * does not refresh in step. Default 30 s.
+   */
   readonly jitter: Duration.Duration
   /** `get` treats a token as expired this long before its expiry (clock skew, latency). Default 10 s. */
   readonly expirySkew: Duration.Duration
+  /** ... or this share of the token's lifetime, whichever is smaller. Default 0.01. */
+  readonly skewRatio: number
   /** How many times a transient failure (network, timeout, 5xx, 429) is retried. Default 4. */
   readonly retries: number
   /** The first retry delay, doubled each time with jitter. Default 250 ms. */
@@ -30,16 +49,17 @@ export interface RefreshPolicy {
 }
 
 /**
- * The defaults: 5 minutes / 20 % margin, 30 s jitter, 10 s skew, 4 retries from 250 ms up to 30 s.
+ * The defaults: 5 minutes / 5 % margin, 30 s jitter, 10 s / 1 % skew, 4 retries from 250 ms up to 30 s.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const defaults: RefreshPolicy = {
   margin: Duration.minutes(5),
-  marginRatio: 0.2,
+  marginRatio: 0.05,
   jitter: Duration.seconds(30),
   expirySkew: Duration.seconds(10),
+  skewRatio: 0.01,
   retries: 4,
   retryBase: Duration.millis(250),
   retryCap: Duration.seconds(30)
@@ -56,6 +76,7 @@ export const make = (overrides: {
   readonly marginRatio?: number | undefined
   readonly jitter?: Duration.DurationInput | undefined
   readonly expirySkew?: Duration.DurationInput | undefined
+  readonly skewRatio?: number | undefined
   readonly retries?: number | undefined
   readonly retryBase?: Duration.DurationInput | undefined
   readonly retryCap?: Duration.DurationInput | undefined
@@ -67,6 +88,7 @@ export const make = (overrides: {
     marginRatio: overrides.marginRatio ?? defaults.marginRatio,
     jitter: duration(overrides.jitter, defaults.jitter),
     expirySkew: duration(overrides.expirySkew, defaults.expirySkew),
+    skewRatio: overrides.skewRatio ?? defaults.skewRatio,
     retries: overrides.retries ?? defaults.retries,
     retryBase: duration(overrides.retryBase, defaults.retryBase),
     retryCap: duration(overrides.retryCap, defaults.retryCap)
@@ -80,11 +102,23 @@ export const make = (overrides: {
  * @since 0.1.0
  * @category utils
  */
-export const marginFor = (policy: RefreshPolicy, token: Token): Duration.Duration => {
+export const marginFor = (policy: RefreshPolicy, token: Token): Duration.Duration =>
+  shareOf(policy.margin, policy.marginRatio, token)
+
+/**
+ * How long before expiry `get` stops serving `token`: the smaller of `expirySkew` and
+ * `skewRatio` of its lifetime.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const skewFor = (policy: RefreshPolicy, token: Token): Duration.Duration =>
+  shareOf(policy.expirySkew, policy.skewRatio, token)
+
+const shareOf = (cap: Duration.Duration, ratio: number, token: Token): Duration.Duration => {
   const lifetime = token.lifetime
-  if (lifetime._tag === "None") return policy.margin
-  const share = Duration.millis(Math.floor(Duration.toMillis(lifetime.value) * policy.marginRatio))
-  return Duration.min(policy.margin, share)
+  if (lifetime._tag === "None") return cap
+  return Duration.min(cap, Duration.millis(Math.floor(Duration.toMillis(lifetime.value) * ratio)))
 }
 
 /**

@@ -24,6 +24,8 @@ export interface Options {
   readonly lockTimeout?: Duration.DurationInput | undefined
   /** A file lock older than this is broken (a dead holder on this host is detected at once). Default 10 s. */
   readonly lockStaleAfter?: Duration.DurationInput | undefined
+  /** A larger file is refused (`CredentialStoreError`) without being read whole. Default 8 MiB. */
+  readonly maxBytes?: number | undefined
 }
 
 /**
@@ -51,11 +53,14 @@ export interface SecureFile {
  * Opens the store:
  *
  * - the directory is created `0700`, the file `0600` with the mode given at open time;
- * - a file or directory that group or others can access is refused with a
- *   `CredentialStoreError` naming it and the fix (`chmod 600 <file>`);
+ * - a file or directory that group or others can access, or that belongs to another user, is
+ *   refused with a `CredentialStoreError` naming it and the fix (`chmod 600 <file>`); so is a
+ *   file larger than {@link Options.maxBytes};
+ * - keys are any strings, `constructor` and `__proto__` included;
  * - every write is a read-modify-write under an exclusive lock file (`wx`, holder pid and time,
  *   stale-lock expiry), writing a temp file (`0600`, `wx`), fsync, rename, fsync of the directory,
- *   so concurrent processes never lose each other's keys and readers always see a whole file.
+ *   so concurrent processes never lose each other's keys and readers always see a whole file; a
+ *   write that fails (a full disk) leaves neither its temp file nor an empty lock file behind.
  *
  * @since 0.1.0
  * @category constructors

@@ -13,9 +13,7 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { CredentialStoreError } from "./AuthError.js"
 import * as LockFile from "./internal/lockFile.js"
-import * as LockRedis from "./internal/lockRedis.js"
 import * as StoreFile from "./internal/storeFile.js"
-import * as StoreRedis from "./internal/storeRedis.js"
 
 /**
  * A lock per key. A lock whose holder died expires, and another process takes over.
@@ -132,9 +130,7 @@ export const makeFile = (options: FileOptions = {}): Effect.Effect<TokenLock.Ser
                 new CredentialStoreError({
                   store: describe,
                   key,
-                  detail: error instanceof LockFile.LockTimeout
-                    ? `Timed out waiting for the lock ${error.path} (${error.holder})`
-                    : `Cannot take the lock ${error.path}: ${String(error.cause)}`
+                  detail: error.message
                 })
               )
           )
@@ -148,50 +144,3 @@ export const makeFile = (options: FileOptions = {}): Effect.Effect<TokenLock.Ser
  */
 export const layerFile = (options: FileOptions = {}): Layer.Layer<TokenLock, CredentialStoreError> =>
   Layer.effect(TokenLock, makeFile(options))
-
-/**
- * Options for {@link layerRedis}.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RedisOptions {
-  /** `redis://` or `rediss://`. */
-  readonly url: string
-  /** Key prefix; lock keys are `<prefix>lock:<key>`. Default `effect-auth:`. */
-  readonly prefix?: string | undefined
-  /**
-   * The lock expires after this unless its holder, still alive, extends it (it does every third of
-   * the ttl), so a dead holder frees it within one ttl. Default 30 s.
-   */
-  readonly ttl?: Duration.DurationInput | undefined
-  /** How long to wait for the lock. Default 60 s. */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** Polling interval (randomised up to twice this). Default 20 ms. */
-  readonly poll?: Duration.DurationInput | undefined
-  /** Bound on connecting and on every command. Default 3 s. */
-  readonly commandTimeout?: Duration.DurationInput | undefined
-}
-
-/**
- * Redis locks: `SET <key> <owner> NX PX <ttl>` to take, extended by its live holder, a Lua
- * compare-and-delete to release (only the owner releases). The connection is closed with the scope.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerRedis = (options: RedisOptions): Layer.Layer<TokenLock, CredentialStoreError> =>
-  Layer.scoped(
-    TokenLock,
-    Effect.map(StoreRedis.connect({ url: options.url, timeout: options.commandTimeout }), (client) => {
-      const describe = `${StoreRedis.describeUrl(options.url)} locks`
-      const withLock = LockRedis.withLock(client, {
-        prefix: options.prefix ?? "effect-auth:",
-        ttl: Duration.decode(options.ttl ?? Duration.seconds(30)),
-        timeout: Duration.decode(options.timeout ?? Duration.seconds(60)),
-        poll: Duration.decode(options.poll ?? Duration.millis(20)),
-        describe
-      })
-      return { describe, withLock }
-    })
-  )

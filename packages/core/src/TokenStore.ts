@@ -15,7 +15,7 @@ import type { AuthStrategy } from "./AuthStrategy.js"
 import * as internal from "./internal/storePersisted.js"
 import type { RefreshPolicy } from "./RefreshPolicy.js"
 import type { Token } from "./Token.js"
-import type { TokenLock } from "./TokenLock.js"
+import { TokenLock } from "./TokenLock.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
@@ -139,10 +139,13 @@ export interface PersistedOptions {
  * @since 0.1.0
  * @category combinators
  */
-export const persisted: (
+export const persisted = (
   strategy: AuthStrategy,
   options: PersistedOptions
-) => Effect.Effect<AuthStrategy, never, TokenStore | TokenLock> = internal.persisted
+): Effect.Effect<AuthStrategy, never, TokenStore | TokenLock> =>
+  options.mode === "Disabled"
+    ? Effect.succeed(strategy)
+    : Effect.map(Effect.all([TokenStore, TokenLock]), ([store, lock]) => internal.persisted(strategy, options, store, lock))
 
 /**
  * A `TokenSource` from a strategy (or an effect building one) made {@link persisted}. Closing

@@ -57,10 +57,6 @@ export * as KeyringStore from "./KeyringStore.js"
 /**
  * @since 0.1.0
  */
-export * as RedisStore from "./RedisStore.js"
-/**
- * @since 0.1.0
- */
 export * as CredentialStorage from "./CredentialStorage.js"
 /**
  * @since 0.1.0

@@ -14,7 +14,7 @@ import { TokenStore } from "../src/TokenStore.js"
 import * as Keyring from "./support/keyring.js"
 import * as Processes from "./support/processes.js"
 import * as Programs from "./support/programs.js"
-import * as RedisServer from "./support/redisServer.js"
+import * as RedisServer from "../../redis/test/support/redisServer.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-auth-storage-"))),

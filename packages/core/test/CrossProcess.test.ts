@@ -13,7 +13,7 @@ import * as Path from "node:path"
 import type { WorkerOptions, WorkerSummary } from "./fixtures/fleetWorker.js"
 import * as Processes from "./support/processes.js"
 import * as Programs from "./support/programs.js"
-import * as RedisServer from "./support/redisServer.js"
+import * as RedisServer from "../../redis/test/support/redisServer.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-auth-fleet-"))),

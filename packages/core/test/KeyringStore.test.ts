@@ -74,5 +74,15 @@ describe("KeyringStore", () => {
         assert.strictEqual(result.sizeBeforeClear, 2)
         assert.strictEqual(result.sizeAfterClear, 0)
       })), 30_000)
+
+    it.live("the helper program is found from the sources (tsx) and from the built package (dist)", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const source = yield* Keyring.runInSession(Processes.fixture("keyringCheck.ts"), ["effect-auth-src", "3000"], 25_000)
+        const fromSource = Processes.result<Roundtrip>(source)
+        assert.isTrue(fromSource.probe, source.stderr)
+        assert.strictEqual(fromSource.readBack, "value-a")
+        const dist = yield* Keyring.runInSession(Processes.fixture("keyringDist.mjs"), ["effect-auth-dist"], 25_000)
+        assert.deepStrictEqual(Processes.result(dist), { readBack: "dist-value", removed: true }, dist.stderr)
+      })), 40_000)
   })
 })

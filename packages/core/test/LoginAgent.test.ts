@@ -7,6 +7,8 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import * as AuthError from "../src/AuthError.js"
 import * as LoginAgent from "../src/LoginAgent.js"
 
@@ -56,6 +58,31 @@ const get = (url: string) =>
   )
 
 describe("LoginAgent loopback", () => {
+  it.effect("pages are not framed, cached or referred onwards; a busy port is a clear error", () =>
+    Effect.gen(function*() {
+      const { authorize, redirectUri } = yield* setup()
+      const fiber = yield* Effect.fork(authorize(LoginAgent.loopback()))
+      const uri = yield* redirectUri
+      const response = yield* Effect.promise(() => fetch(`${uri}?code=c&state=S`))
+      assert.strictEqual(response.status, 200)
+      assert.include(response.headers.get("content-security-policy"), "frame-ancestors 'none'")
+      assert.strictEqual(response.headers.get("referrer-policy"), "no-referrer")
+      assert.strictEqual(response.headers.get("cache-control"), "no-store")
+      yield* Fiber.join(fiber)
+      const busy = yield* Effect.acquireRelease(
+        Effect.async<Server>((resume) => {
+          const server = createServer()
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.sync(() => server.close())
+      )
+      const port = (busy.address() as AddressInfo).port
+      const error = errorOf(yield* Effect.exit(authorize(LoginAgent.loopback({ port }))))
+      assert.strictEqual(error._tag, "InvalidConfiguration")
+      assert.include(error.message, `Cannot listen for the login redirect on 127.0.0.1:${port} (EADDRINUSE)`)
+      assert.include(error.message, `Free port ${port}`)
+    }).pipe(Effect.scoped))
+
   it.effect("ignores stray and concurrent junk requests, accepts the real redirect, then closes", () =>
     Effect.gen(function*() {
       const { authorize, output, redirectUri } = yield* setup()

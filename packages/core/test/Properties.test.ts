@@ -19,7 +19,7 @@ import * as Schema from "effect/Schema"
 import * as AuthError from "../src/AuthError.js"
 import * as LoginAgent from "../src/LoginAgent.js"
 import * as OAuth2 from "../src/OAuth2.js"
-import * as Sites from "../src/Sites.js"
+import * as Sites from "./support/sites.js"
 import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
 

@@ -4,7 +4,9 @@
  * client secret, password, authorization code, access, refresh or ID token used in the run.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Terminal from "@effect/platform/Terminal"
 import { assert, describe, it } from "@effect/vitest"
@@ -16,13 +18,17 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { inspect } from "node:util"
 import * as AuthHttpClient from "../src/AuthHttpClient.js"
 import * as LoginAgent from "../src/LoginAgent.js"
 import * as OAuth2 from "../src/OAuth2.js"
 import * as OAuth2Auth from "../src/OAuth2Auth.js"
 import * as RefreshPolicy from "../src/RefreshPolicy.js"
-import type * as Token from "../src/Token.js"
+import * as Token from "../src/Token.js"
 import * as TokenLock from "../src/TokenLock.js"
 import * as TokenSource from "../src/TokenSource.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -181,8 +187,14 @@ describe("secret-leak audit: OAuth 2 against oidc-provider", () => {
           "failure (Cause.pretty) contains passphrase",
           "failure (JSON) contains passphrase",
           "failure (String) contains passphrase",
+          "failure (logged (json)) contains passphrase",
+          "failure (logged (jsonLogger)) contains passphrase",
+          "failure (logged (pretty)) contains passphrase",
+          "failure (logged) contains passphrase",
           "failure (message) contains passphrase",
           "log (json) contains token",
+          "log (jsonLogger) contains token",
+          "log (pretty) contains token",
           "log contains token",
           "span call contains refresh token",
           "stderr contains a PEM body"
@@ -190,4 +202,62 @@ describe("secret-leak audit: OAuth 2 against oidc-provider", () => {
       )
     }).pipe(Effect.provide(audit.layer))
   })
+})
+
+describe("secret-leak audit: AuthHttpClient (issue 18, item 1)", () => {
+  const token = Token.make({ accessToken: "at-serialised-9f3c1d7e5b", issuedAt: 0 })
+  const clients = [
+    ["undici", NodeHttpClient.layerUndici],
+    ["node:http", NodeHttpClient.layer],
+    ["fetch", FetchHttpClient.layer]
+  ] as const
+
+  for (const [name, transport] of clients) {
+    it.scoped(`${name}: no error or response leaving the middleware serializes the token`, () => {
+      const audit = makeAudit()
+      const attempt = <A, E, R>(label: string, effect: Effect.Effect<A, E, R>) =>
+        Effect.tap(Effect.exit(effect), (exit) => Effect.sync(() => audit.recordExit(label, exit)))
+      const serialize = (label: string, value: unknown) => {
+        audit.record(`${label} (JSON)`, JSON.stringify(value))
+        audit.record(`${label} (inspect)`, inspect(value, { depth: 12 }))
+      }
+      return Effect.gen(function*() {
+        const server = yield* Effect.acquireRelease(
+          Effect.async<Http.Server>((resume) => {
+            const s = Http.createServer((req, res) => {
+              const status = req.url === "/401" ? 401 : req.url === "/500" ? 500 : 200
+              res.writeHead(status, { "content-type": req.url === "/html" ? "text/html" : "application/json" })
+              res.end(req.url === "/html" ? "<html>not json</html>" : JSON.stringify({ ok: status === 200 }))
+            })
+            s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+          }),
+          (s) => Effect.sync(() => (s.closeAllConnections(), s.close()))
+        )
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+        const source = yield* TokenSource.TokenSource
+        const base = yield* HttpClient.HttpClient
+        const client = AuthHttpClient.make(source)(base)
+        const strict = AuthHttpClient.make(source)(HttpClient.filterStatusOk(base))
+
+        const ok = yield* client.get(`${url}/ok`)
+        assert.strictEqual(ok.status, 200)
+        assert.strictEqual(ok.request.headers["authorization"], "Bearer <redacted>")
+        serialize("response", ok)
+        yield* attempt("status error inside the middleware", strict.get(`${url}/500`))
+        yield* attempt("status error outside", HttpClient.filterStatusOk(client).get(`${url}/500`))
+        yield* attempt("decode error after leaving", Effect.flatMap(client.get(`${url}/html`), (r) => r.json))
+        yield* attempt("401 twice", client.get(`${url}/401`))
+        yield* attempt("transport error", client.get("http://127.0.0.1:1/refused"))
+        yield* attempt("schema error", Effect.flatMap(client.get(`${url}/ok`), HttpClientResponse.schemaBodyJson(Schema.Struct({ ok: Schema.Number }))))
+
+        const failures = audit.captured().filter((c) => c.label.endsWith("(JSON)")).length
+        assert.isAtLeast(failures, 6)
+        assert.isTrue(audit.captured().some((c) => c.text.includes("<redacted>")), "the header is there, redacted")
+        assert.deepStrictEqual(audit.leaks([{ name: "the access token", value: token.accessToken }]), [])
+      }).pipe(
+        Effect.provide(Layer.merge(transport, TokenSource.layerStatic(token))),
+        Effect.provide(audit.layer)
+      )
+    })
+  }
 })

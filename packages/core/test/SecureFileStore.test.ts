@@ -1,15 +1,55 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FC from "effect/FastCheck"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as SecureFileStore from "../src/SecureFileStore.js"
 import * as Token from "../src/Token.js"
+import * as TokenLock from "../src/TokenLock.js"
 import * as TokenStore from "../src/TokenStore.js"
 import * as Processes from "./support/processes.js"
+
+/** Keys that name `Object.prototype` members: a plain object would answer them before anything is stored. */
+const prototypeNames = Object.getOwnPropertyNames(Object.prototype)
+
+/** A `tmpfs` of `size` bytes at a fresh directory (CI runs as root), unmounted with the scope. */
+const smallDisk = (size: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-auth-full-"))
+      ChildProcess.execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0700`, "tmpfs", dir])
+      return dir
+    }),
+    (dir) =>
+      Effect.sync(() => {
+        ChildProcess.execFileSync("umount", [dir])
+        Fs.rmSync(dir, { recursive: true, force: true })
+      })
+  )
+
+/** Fills the disk of `dir` until at most `leave` bytes are free. */
+const fill = (dir: string, leave: number) => {
+  const stat = Fs.statfsSync(dir)
+  const free = stat.bavail * stat.bsize
+  const filler = Path.join(dir, "filler")
+  Fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free - leave)))
+  try {
+    // tmpfs may round up; top up to the brim when asked for a full disk
+    if (leave === 0) Fs.appendFileSync(filler, Buffer.alloc(64 * 1024))
+  } catch {
+    // full
+  }
+  return filler
+}
+
+const isRoot = process.getuid?.() === 0
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-auth-file-"))),
@@ -145,6 +185,131 @@ describe("SecureFileStore", () => {
         "/home/u/.local/state/effect-auth"
       )
     }))
+
+  it.effect.prop(
+    "any key, Object.prototype member names included, saves, loads, survives a reopen and logs out",
+    [FC.array(
+      FC.tuple(
+        FC.constantFrom("save", "load", "remove"),
+        FC.oneof(FC.constantFrom(...prototypeNames), FC.string({ minLength: 1 }))
+      ),
+      { minLength: 1, maxLength: 12 }
+    )],
+    ([operations]) =>
+      Effect.scoped(Effect.gen(function*() {
+        const directory = Path.join(yield* tempDir, "d")
+        const tokens = TokenStore.make((yield* SecureFileStore.make({ directory })).store, "file")
+        const model = new Map<string, string>()
+        for (const [operation, key] of operations) {
+          if (operation === "save") {
+            const access = `access-${model.size}-${key.length}`
+            yield* tokens.save(key, Token.make({ accessToken: access, issuedAt: 1_700_000_000_000, expiresIn: "1 hour" }))
+            model.set(key, access)
+          } else if (operation === "remove") {
+            yield* tokens.remove(key)
+            model.delete(key)
+          }
+          const loaded = yield* tokens.load(key)
+          assert.deepStrictEqual(Option.map(loaded, (t) => Redacted.value(t.accessToken)), Option.fromNullable(model.get(key)))
+        }
+        // a second process's view: the same entries, and nothing else
+        const reopened = (yield* SecureFileStore.make({ directory })).store
+        assert.strictEqual(yield* reopened.size, model.size)
+        for (const [key, access] of model) {
+          const loaded = yield* TokenStore.make(reopened, "file").load(key)
+          assert.deepStrictEqual(Option.map(loaded, (t) => Redacted.value(t.accessToken)), Option.some(access))
+        }
+      })),
+    { fastCheck: { numRuns: 60, examples: [[[["save", "__proto__"], ["load", "constructor"], ["remove", "__proto__"]]]] } }
+  )
+
+  it.scoped("refuses a credential file owned by another user, naming the file and the owner", () =>
+    Effect.gen(function*() {
+      assert.isTrue(isRoot || !process.env.CI, "CI runs as root, to hand the file to another user")
+      if (!isRoot) return
+      const directory = Path.join(yield* tempDir, "d")
+      const secure = yield* SecureFileStore.make({ directory })
+      const tokens = TokenStore.make(secure.store, secure.describe)
+      yield* tokens.save("site", token)
+      Fs.chownSync(secure.file, 4242, 4242)
+      const error = yield* Effect.flip(tokens.load("site"))
+      assert.strictEqual(error._tag, "CredentialStoreError")
+      assert.include(error.message, secure.file)
+      assert.include(error.message, "belongs to another user (uid 4242")
+      const write = yield* Effect.flip(tokens.save("other", token))
+      assert.include(write.message, "belongs to another user")
+      // nothing was replaced
+      assert.strictEqual(Fs.statSync(secure.file).uid, 4242)
+    }))
+
+  it.scoped("a credential file past the size bound is refused without being read whole", () =>
+    Effect.gen(function*() {
+      const directory = Path.join(yield* tempDir, "d")
+      const secure = yield* SecureFileStore.make({ directory })
+      // 64 MiB, sparse: reading it whole is what the bound prevents
+      Fs.writeFileSync(secure.file, "", { mode: 0o600 })
+      Fs.truncateSync(secure.file, 64 * 1024 * 1024)
+      const error = yield* Effect.flip(TokenStore.make(secure.store, secure.describe).load("a"))
+      assert.include(error.message, secure.file)
+      assert.include(error.message, "larger than 8388608 bytes")
+      assert.include(error.message, `rm ${secure.file}`)
+      // the bound is an option, and a file within it reads
+      const small = yield* SecureFileStore.make({ directory: Path.join(directory, "small"), maxBytes: 200 })
+      yield* small.store.set("a", "x".repeat(100))
+      const tooBig = yield* Effect.flip(small.store.set("b", "x".repeat(100)).pipe(Effect.zipRight(small.store.get("a"))))
+      assert.include(String(tooBig.message), "larger than 200 bytes")
+    }))
+
+  describe("on a full disk (a small tmpfs)", () => {
+    it.scoped("a failed write leaves no temp file and no lock file, loses no entry, and the next write succeeds", () =>
+      Effect.gen(function*() {
+        assert.isTrue(isRoot || !process.env.CI, "CI runs as root, to mount a tmpfs")
+        if (!isRoot) return
+        const disk = yield* smallDisk(256 * 1024)
+        const directory = Path.join(disk, "state")
+        const secure = yield* SecureFileStore.make({ directory })
+        const tokens = TokenStore.make(secure.store, secure.describe)
+        yield* tokens.save("kept", token)
+        const listing = () => Fs.readdirSync(directory).sort()
+        // Room for the lock file but not for the new version of the file: the temp file's write fails.
+        let filler = fill(disk, 8 * 1024)
+        const big = Token.make({ accessToken: "x".repeat(64 * 1024), issuedAt: 1_700_000_000_000, expiresIn: "1 hour" })
+        const partial = yield* Effect.flip(tokens.save("big", big))
+        assert.strictEqual(partial._tag, "CredentialStoreError")
+        assert.include(partial.message, "ENOSPC")
+        assert.deepStrictEqual(listing(), ["credentials.json"])
+        // No room at all: the lock file's own write fails, and the empty lock file goes too.
+        Fs.rmSync(filler)
+        filler = fill(disk, 0)
+        const full = yield* Effect.flip(tokens.save("other", token))
+        assert.include(full.message, "ENOSPC")
+        assert.deepStrictEqual(listing(), ["credentials.json"])
+        // nothing stored was lost
+        assert.isTrue(Option.isSome(yield* tokens.load("kept")))
+        // room again: the next write takes the lock at once (no empty lock file to wait out)
+        Fs.rmSync(filler)
+        yield* tokens.save("other", token)
+        assert.deepStrictEqual(listing(), ["credentials.json"])
+        assert.strictEqual(yield* secure.store.size, 2)
+      }))
+
+    it.scoped("the lock files of TokenLock are cleaned up the same way", () =>
+      Effect.gen(function*() {
+        assert.isTrue(isRoot || !process.env.CI, "CI runs as root, to mount a tmpfs")
+        if (!isRoot) return
+        const disk = yield* smallDisk(128 * 1024)
+        const directory = Path.join(disk, "locks")
+        const lock = yield* Effect.flatMap(Layer.build(TokenLock.layerFile({ directory })), (context) =>
+          Effect.succeed(Context.get(context, TokenLock.TokenLock)))
+        const filler = fill(disk, 0)
+        const error = yield* Effect.flip(lock.withLock("site", Effect.void))
+        assert.strictEqual(error._tag, "CredentialStoreError")
+        assert.include(error.message, "ENOSPC")
+        assert.deepStrictEqual(Fs.readdirSync(directory), [])
+        Fs.rmSync(filler)
+        yield* lock.withLock("site", Effect.void)
+      }))
+  })
 
   it.live("16 processes x 200 writes of distinct keys: no key lost, the file always parses, modes kept", () =>
     Effect.scoped(Effect.gen(function*() {

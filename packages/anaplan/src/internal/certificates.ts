@@ -8,7 +8,22 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
-import { OpensslError, type GenerateOptions, type TestCertificates } from "../TestCertificates.js"
+import * as Schema from "effect/Schema"
+import type { GenerateOptions, TestCertificates } from "../TestCertificates.js"
+
+/** @internal */
+export class OpensslError extends Schema.TaggedError<OpensslError>("@effect-auth/anaplan/TestCertificates/OpensslError")(
+  "OpensslError",
+  {
+    step: Schema.String,
+    exitCode: Schema.optional(Schema.Number),
+    detail: Schema.String
+  }
+) {
+  override get message(): string {
+    return `openssl failed to ${this.step}${this.exitCode === undefined ? "" : ` (exit ${this.exitCode})`}: ${this.detail}`
+  }
+}
 
 const passphraseVariable = "EFFECT_AUTH_TEST_KEY_PASSPHRASE"
 

@@ -6,6 +6,8 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import type * as Provider from "@effect-auth/core/Provider"
+import * as Sites from "@effect-auth/core/Sites"
 import * as TokenStore from "@effect-auth/core/TokenStore"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
@@ -14,24 +16,26 @@ import * as Option from "effect/Option"
 import * as Output from "../internal/output.js"
 import { Globals } from "../internal/globals.js"
 import * as Session from "../internal/session.js"
+import * as Providers from "../Providers.js"
 
-const options = {
-  method: Options.choice("method", ["basic", "certificate", "token", "oauth", "device", "refresh_token", "client_credentials"])
+const options = (providers: ReadonlyArray<Provider.Provider>) => ({
+  method: Options.choice("method", Sites.registry(providers).methods)
     .pipe(Options.withDescription("How to log in; default: the site's method"), Options.optional),
   email: Options.text("email").pipe(Options.withDescription("The user to log in as"), Options.optional),
   force: Options.boolean("force").pipe(Options.withDescription("Log in again even when a usable login is stored"))
-}
+})
 
 const expiry = (millis: number): string =>
   millis === Infinity ? "it is revoked" : DateTime.formatIso(DateTime.unsafeMake(millis))
 
 /**
- * The `login` command.
+ * The `login` command for a list of providers (its `--method` choices are theirs).
  *
  * @since 0.1.0
  * @category commands
  */
-export const login = Command.make("login", options, ({ email, force, method }) =>
+export const make = (providers: ReadonlyArray<Provider.Provider>) =>
+  Command.make("login", options(providers), ({ email, force, method }) =>
   Effect.gen(function*() {
     const session = yield* Session.current(yield* Globals, { method: Option.getOrUndefined(method), email: Option.getOrUndefined(email) })
     const { globals, plan, site } = session
@@ -92,3 +96,11 @@ export const login = Command.make("login", options, ({ email, force, method }) =
       })
     )
   }).pipe(Effect.scoped)).pipe(Command.withDescription("Log in to the site and store what is needed to stay logged in"))
+
+/**
+ * The `login` command of the built-in providers.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const login = make(Providers.builtin)

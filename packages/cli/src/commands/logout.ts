@@ -79,7 +79,7 @@ export const logout = Command.make(
       const config = yield* Session.loadConfig(globals)
       const sites = all ? config.sites.map((site) => site.name) : [globals.at]
       const plans = yield* Effect.forEach(sites, (site) =>
-        Effect.map(Session.resolveSite(config, { site }), SiteStrategy.plan))
+        Effect.map(Session.resolveSite(config, { site }), (resolved) => SiteStrategy.plan(config, resolved)))
       const outcomes = yield* Effect.forEach(plans, (plan) => Effect.scoped(logoutOne(plan)))
       yield* globals.json
         ? Output.json(outcomes)

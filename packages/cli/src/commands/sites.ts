@@ -8,6 +8,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { InvalidConfiguration } from "@effect-auth/core/AuthError"
+import type * as Provider from "@effect-auth/core/Provider"
 import * as Sites from "@effect-auth/core/Sites"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -18,34 +19,41 @@ import { Globals } from "../internal/globals.js"
 import * as Output from "../internal/output.js"
 import * as Prompt from "../internal/prompt.js"
 import * as Session from "../internal/session.js"
+import * as Providers from "../Providers.js"
 
 /** Fields settable from the command line: every one but the secrets, which belong in the environment or a file. */
-const editable = Sites.fieldNames.filter((field) => !Sites.isSecretField(field))
+const editableOf = (registry: Sites.Registry) => registry.fieldNames.filter((field) => !registry.isSecretField(field))
 
-const flag = (field: Sites.FieldName): string => field.replace(/_/g, "-")
+const flag = (field: string): string => field.replace(/_/g, "-")
 
-const fieldOptions = Options.all(
-  Object.fromEntries(
-    editable.map((field) => [
-      field,
-      Options.text(flag(field)).pipe(
-        Options.withDescription(
-          field === "scopes" ? "Scopes, space- or comma-separated" : `Sets ${field} (${Sites.envVar(field)} overrides it)`
-        ),
-        Options.optional
-      )
-    ])
-  ) as Record<Sites.FieldName, Options.Options<Option.Option<string>>>
-)
+const fieldOptions = (registry: Sites.Registry) =>
+  Options.all(
+    Object.fromEntries(
+      editableOf(registry).map((field) => [
+        field,
+        Options.text(flag(field)).pipe(
+          Options.withDescription(
+            registry.field(field)?.kind === "list" ?
+              `${registry.field(field)?.description ?? field} (space- or comma-separated)` :
+              `${registry.field(field)?.description ?? `Sets ${field}`} (${Sites.envVar(field)} overrides it)`
+          ),
+          Options.optional
+        )
+      ])
+    ) as Record<string, Options.Options<Option.Option<string>>>
+  )
 
 const fieldValues = (
+  registry: Sites.Registry,
   parsed: Record<string, Option.Option<string>>
-): Partial<Record<Sites.FieldName, string | ReadonlyArray<string>>> => {
-  const out: Partial<Record<Sites.FieldName, string | ReadonlyArray<string>>> = {}
-  for (const field of editable) {
+): Partial<Record<string, string | ReadonlyArray<string>>> => {
+  const out: Partial<Record<string, string | ReadonlyArray<string>>> = Object.create(null)
+  for (const field of editableOf(registry)) {
     const value = parsed[field]
     if (value === undefined || Option.isNone(value)) continue
-    out[field] = field === "scopes" ? value.value.split(/[\s,]+/).filter((scope) => scope !== "") : value.value
+    out[field] = registry.field(field)?.kind === "list" ?
+      value.value.split(/[\s,]+/).filter((item) => item !== "") :
+      value.value
   }
   return out
 }
@@ -63,12 +71,18 @@ const readText = (path: string): Effect.Effect<string, InvalidConfiguration> =>
   })
 
 /** Shows the change, asks on a terminal unless `--yes`, writes atomically. */
-const apply = (path: string, before: string, after: string, options: { readonly yes: boolean; readonly json: boolean; readonly done: string }) =>
+const apply = (
+  registry: Sites.Registry,
+  path: string,
+  before: string,
+  after: string,
+  options: { readonly yes: boolean; readonly json: boolean; readonly done: string }
+) =>
   Effect.gen(function*() {
     if (before === after) {
       return yield* options.json ? Output.json({ path, changed: false }) : Output.line(`Nothing to change in ${path}`)
     }
-    const change = Sites.diff(before, after)
+    const change = registry.diff(before, after)
     if (!options.json) yield* Output.line(change.trimEnd())
     if (!options.yes) {
       if (!Prompt.isInteractive()) {
@@ -84,7 +98,7 @@ const apply = (path: string, before: string, after: string, options: { readonly 
     yield* options.json ? Output.json({ path, changed: true, diff: change }) : Output.line(`${options.done} (${path})`)
   })
 
-const list = Command.make("list", {}, () =>
+const list = (registry: Sites.Registry) => Command.make("list", {}, () =>
   Effect.gen(function*() {
     const globals = yield* Globals
     const config = yield* Session.loadConfig(globals)
@@ -103,7 +117,7 @@ const list = Command.make("list", {}, () =>
     }
     if (config.sites.length === 0) {
       return yield* Output.line(
-        `No sites in ${config.path}. Add one: effect-auth sites add NAME --provider anaplan --email you@example.com`
+        `No sites in ${config.path}. ${registry.addSiteHint}`
       )
     }
     yield* Output.line(
@@ -113,7 +127,7 @@ const list = Command.make("list", {}, () =>
     )
   })).pipe(Command.withDescription("List the configured sites (* marks the default)"))
 
-const show = Command.make(
+const show = (registry: Sites.Registry) => Command.make(
   "show",
   { name: Args.text({ name: "NAME" }).pipe(Args.optional) },
   ({ name }) =>
@@ -122,8 +136,8 @@ const show = Command.make(
       const config = yield* Session.loadConfig(globals)
       const site = yield* Session.resolveSite(config, { site: Option.getOrUndefined(name) ?? globals.at })
       const fields: Array<[string, string | ReadonlyArray<string>]> = []
-      for (const [field, value] of Object.entries(Sites.fields(site)) as Array<[Sites.FieldName, Sites.FieldValue]>) {
-        if (Sites.isSecretField(field) || Redacted.isRedacted(value)) fields.push([field, "(set)"])
+      for (const [field, value] of Object.entries(Sites.fields(site))) {
+        if (registry.isSecretField(field) || Redacted.isRedacted(value)) fields.push([field, "(set)"])
         else fields.push([field, value])
       }
       if (globals.json) {
@@ -137,12 +151,14 @@ const show = Command.make(
     })
 ).pipe(Command.withDescription("Show a site's settings as resolved (file, .env, environment); secrets show as (set)"))
 
-const add = Command.make(
+const add = (registry: Sites.Registry) => Command.make(
   "add",
   {
     name: Args.text({ name: "NAME" }),
-    fields: fieldOptions,
-    makeDefault: Options.boolean("default").pipe(Options.withDescription("Make it the default site")),
+    fields: fieldOptions(registry),
+    makeDefault: Options.boolean("default").pipe(
+      Options.withDescription("Make it the default site (the first site added always is)")
+    ),
     yes
   },
   ({ fields, makeDefault, name, yes }) =>
@@ -150,18 +166,21 @@ const add = Command.make(
       const globals = yield* Globals
       const path = Session.configPathOf(globals)
       const before = yield* readText(path)
-      const added = yield* Sites.addSite(before, name, fieldValues(fields))
-      const after = makeDefault ? yield* Sites.setDefault(added, name) : added
-      yield* apply(path, before, after, { yes, json: globals.json, done: `Added site ${name}` })
+      const added = yield* registry.addSite(before, name, fieldValues(registry, fields))
+      // The first site becomes the default, so that adding a second one breaks no script.
+      const config = yield* registry.parse(before, path)
+      const first = config.sites.length === 0 && Option.isNone(config.defaultSite)
+      const after = makeDefault || first ? yield* registry.setDefault(added, name) : added
+      yield* apply(registry, path, before, after, { yes, json: globals.json, done: `Added site ${name}` })
     })
 ).pipe(Command.withDescription("Add a site; secrets go in the environment (EFFECT_AUTH_PASSWORD...) or password_file"))
 
-const modify = Command.make(
+const modify = (registry: Sites.Registry) => Command.make(
   "modify",
   {
     name: Args.text({ name: "NAME" }),
-    fields: fieldOptions,
-    unset: Options.choice("unset", Sites.fieldNames).pipe(
+    fields: fieldOptions(registry),
+    unset: Options.choice("unset", registry.fieldNames).pipe(
       Options.withDescription("Remove a setting from the site's table (repeatable)"),
       Options.repeated
     ),
@@ -173,13 +192,13 @@ const modify = Command.make(
       const globals = yield* Globals
       const path = Session.configPathOf(globals)
       const before = yield* readText(path)
-      const modified = yield* Sites.modifySite(before, name, fieldValues(fields), unset)
-      const after = makeDefault ? yield* Sites.setDefault(modified, name) : modified
-      yield* apply(path, before, after, { yes, json: globals.json, done: `Modified site ${name}` })
+      const modified = yield* registry.modifySite(before, name, fieldValues(registry, fields), unset)
+      const after = makeDefault ? yield* registry.setDefault(modified, name) : modified
+      yield* apply(registry, path, before, after, { yes, json: globals.json, done: `Modified site ${name}` })
     })
 ).pipe(Command.withDescription("Change or --unset a site's settings"))
 
-const remove = Command.make(
+const remove = (registry: Sites.Registry) => Command.make(
   "remove",
   {
     name: Args.text({ name: "NAME" }),
@@ -195,18 +214,30 @@ const remove = Command.make(
       const globals = yield* Globals
       const path = Session.configPathOf(globals)
       const before = yield* readText(path)
-      const after = yield* Sites.removeSite(before, name, { newDefault: Option.getOrUndefined(newDefault), force })
-      yield* apply(path, before, after, { yes, json: globals.json, done: `Removed site ${name}` })
+      const after = yield* registry.removeSite(before, name, { newDefault: Option.getOrUndefined(newDefault), force })
+      yield* apply(registry, path, before, after, { yes, json: globals.json, done: `Removed site ${name}` })
     })
 ).pipe(Command.withDescription("Remove a site (the default one needs --new-default NAME or --force)"))
 
 /**
- * The `sites` command and its subcommands.
+ * The `sites` command and its subcommands for a list of providers (their fields are the flags of
+ * `add` and `modify`).
  *
  * @since 0.1.0
  * @category commands
  */
-export const sites = Command.make("sites").pipe(
-  Command.withDescription("List, show, add, modify and remove sites in the configuration file"),
-  Command.withSubcommands([list, show, add, modify, remove])
-)
+export const make = (providers: ReadonlyArray<Provider.Provider>) => {
+  const registry = Sites.registry(providers)
+  return Command.make("sites").pipe(
+    Command.withDescription("List, show, add, modify and remove sites in the configuration file"),
+    Command.withSubcommands([list(registry), show(registry), add(registry), modify(registry), remove(registry)])
+  )
+}
+
+/**
+ * The `sites` command of the built-in providers.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const sites = make(Providers.builtin)

@@ -99,7 +99,7 @@ export const status = Command.make("status", {}, () =>
     const defaultName = Option.getOrUndefined(config.defaultSite) ?? (names.length === 1 ? names[0] : undefined)
     const rows = yield* Effect.forEach(names, (name) =>
       Session.resolveSite(config, { site: name }).pipe(
-        Effect.flatMap((site) => row(site.name, site.name === defaultName || names.length === 1, SiteStrategy.plan(site))),
+        Effect.flatMap((site) => row(site.name, site.name === defaultName || names.length === 1, SiteStrategy.plan(config, site))),
         Effect.catchAll((error) =>
           Effect.succeed(name === undefined ? undefined : errorRow(name, name === defaultName, error))
         )

@@ -31,9 +31,9 @@ const loginOnly = new Set([
 ])
 
 /**
- * The default refresh margin (`RefreshPolicy.defaults`: 5 minutes, or a fifth of the lifetime when
- * that is less) plus the expiry skew (10 s): a token with more than this left is served by the
- * full command too, so both paths print the same token.
+ * The largest refresh margin of the CLI's policy (`tokenPolicy.ts`: 5 minutes, less for a token
+ * that lives under 25 minutes) plus its largest expiry skew (10 s): a token with more than this
+ * left is served by the full command too, so both paths print the same token.
  */
 const freshFor = 5 * 60_000 + 10_000
 

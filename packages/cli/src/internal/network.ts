@@ -9,7 +9,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import { InvalidConfiguration } from "@effect-auth/core/AuthError"
 import * as HttpTransport from "@effect-auth/core/HttpTransport"
-import type * as Sites from "@effect-auth/core/Sites"
+import * as Sites from "@effect-auth/core/Sites"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
@@ -23,39 +23,27 @@ const anaplanDomains = ["anaplan.com"]
 export const optionsOf = (site: Sites.Site, dotenv: Readonly<Record<string, string>> = {}): HttpTransport.Options => {
   const fromEnv = [process.env.EFFECT_AUTH_PROXY, dotenv.EFFECT_AUTH_PROXY].some((value) => value !== undefined && value !== "")
   return {
-    proxy: site.proxy,
+    proxy: Sites.secret(site, "proxy"),
     proxySource: fromEnv ? "EFFECT_AUTH_PROXY" : `the proxy of site ${site.name}`,
-    caFile: site.caFile,
-    tlsVerify: site.tlsVerify !== "false",
+    caFile: Sites.text(site, "ca_file"),
+    tlsVerify: Sites.text(site, "tls_verify") !== "false",
     alwaysVerify: anaplanDomains,
     site: site.name
   }
 }
 
-const urlProperties = [
-  "authUrl",
-  "apiUrl",
-  "oauthUrl",
-  "issuer",
-  "authorizationUrl",
-  "tokenUrl",
-  "deviceUrl",
-  "revocationUrl",
-  "userinfoUrl"
-] as const
-
-/** The hosts `site` reaches: its URLs, and Anaplan's public ones where an Anaplan site sets none. */
+/** The hosts `site` reaches: its URLs, and Anaplan's public ones where an Anaplan site leaves one unset. */
 const hostsOf = (site: Sites.Site): ReadonlyArray<string> => {
-  const hosts = urlProperties.flatMap((property) => {
-    const value = site[property]
-    if (value === undefined) return []
+  const hosts = Object.values(Sites.fields(site)).flatMap((value) => {
+    if (typeof value !== "string" || !/^https?:\/\//i.test(value)) return []
     try {
       return [new URL(value).hostname]
     } catch {
       return []
     }
   })
-  const anaplanDefaults = site.provider === "anaplan" && (site.authUrl === undefined || site.apiUrl === undefined)
+  const anaplanDefaults = site.provider === "anaplan" &&
+    ["auth_url", "api_url"].some((field) => Sites.text(site, field) === undefined)
   return anaplanDefaults ? [...hosts, "auth.anaplan.com"] : hosts
 }
 

@@ -23,7 +23,9 @@ import * as Path from "node:path"
 import type { Globals } from "./globals.js"
 import * as Network from "./network.js"
 import * as Output from "./output.js"
+import * as Providers from "../Providers.js"
 import * as SiteStrategy from "./siteStrategy.js"
+import * as TokenPolicy from "./tokenPolicy.js"
 
 /** @internal */
 export const configPathOf = (globals: Globals): string =>
@@ -42,7 +44,7 @@ let warned = false
 
 /** Loads the configuration file and prints its warnings (secrets in the file) once, on stderr. @internal */
 export const loadConfig = (globals: Globals): Effect.Effect<Sites.SitesConfig, InvalidConfiguration> =>
-  Effect.tap(Sites.load(configPathOf(globals)), (config) =>
+  Effect.tap(Effect.flatMap(Providers.Current, (providers) => Sites.registry(providers).load(configPathOf(globals))), (config) =>
     warned || config.warnings.length === 0
       ? Effect.void
       : Effect.suspend(() => {
@@ -59,11 +61,11 @@ export interface Session {
 }
 
 /** @internal */
-export type Flags = Partial<Record<Sites.FieldName, string | undefined>>
+export type Flags = Partial<Record<string, string | undefined>>
 
-const definedFlags = (flags: Flags): Partial<Record<Sites.FieldName, string>> => {
-  const out: Partial<Record<Sites.FieldName, string>> = {}
-  for (const [name, value] of Object.entries(flags) as Array<[Sites.FieldName, string | undefined]>) {
+const definedFlags = (flags: Flags): Partial<Record<string, string>> => {
+  const out: Partial<Record<string, string>> = Object.create(null)
+  for (const [name, value] of Object.entries(flags)) {
     if (value !== undefined) out[name] = value
   }
   return out
@@ -87,7 +89,7 @@ export const current = (globals: Globals, flags: Flags = {}): Effect.Effect<Sess
     const config = yield* loadConfig(globals)
     const site = yield* resolveSite(config, { site: globals.at, flags })
     yield* Network.check(site, dotenv())
-    return { globals, config, site, plan: SiteStrategy.plan(site) }
+    return { globals, config, site, plan: SiteStrategy.plan(config, site) }
   })
 
 /**
@@ -147,7 +149,7 @@ export const token = (
   Effect.gen(function*() {
     const strategy = yield* plan.strategy(ask)
     if (Option.isNone(plan.storage)) return yield* strategy.acquire
-    const outer = yield* TokenStore.persisted(strategy, { key: plan.storeKey })
-    const source = yield* TokenSource.make(outer, { revokeOnClose: false })
+    const outer = yield* TokenStore.persisted(strategy, { key: plan.storeKey, policy: TokenPolicy.policy })
+    const source = yield* TokenSource.make(outer, { revokeOnClose: false, policy: TokenPolicy.policy })
     return yield* source.get
   })

@@ -3,6 +3,7 @@
  *
  * @internal
  */
+import * as CredentialStorage from "@effect-auth/core/CredentialStorage"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -14,7 +15,9 @@ export const start = (argv: ReadonlyArray<string>): void => {
   const program = fast !== undefined
     ? Effect.flatMap(Effect.promise(() => import("./fastToken.js")), (module) => module.main(fast))
     : Effect.flatMap(Effect.promise(() => import("../Cli.js")), (module) => module.main(argv))
-  NodeRuntime.runMain(program, {
+  // Storage "redis" from the bundle's own copy of @effect-auth/redis (a chunk loaded when used).
+  const withRedis = Effect.provideService(program, CredentialStorage.RedisLoader, () => import("@effect-auth/redis"))
+  NodeRuntime.runMain(withRedis, {
     disableErrorReporting: true,
     // Logs go to stderr only (finish.ts); runMain's pretty logger would print them on stdout too,
     // into `token`'s output.

@@ -1,17 +1,15 @@
 /** @internal */
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Redis } from "ioredis"
+import * as Predicate from "effect/Predicate"
 import * as Path from "node:path"
 import { type CredentialStoreError, InvalidConfiguration } from "../AuthError.js"
 import * as TokenLock from "../TokenLock.js"
 import * as TokenStore from "../TokenStore.js"
-import * as LockRedis from "./lockRedis.js"
+import * as KeyringBinding from "./keyringBinding.js"
 import * as StoreFile from "./storeFile.js"
 import * as StoreKeyring from "./storeKeyring.js"
-import * as StoreRedis from "./storeRedis.js"
-import type { Options, Selection } from "../CredentialStorage.js"
+import type { Options, RedisDriver, Selection } from "../CredentialStorage.js"
 
 // One probe and one warning per keyring service per process: `status` builds a layer per site.
 const probes = new Map<string, Effect.Effect<string | undefined>>()
@@ -36,6 +34,40 @@ const directoryOf = (options: Options): string => Path.resolve(options.directory
 const fileDescribe = (options: Options): string =>
   StoreFile.describe(Path.join(directoryOf(options), "credentials.json"))
 
+const redisPackage = "@effect-auth/redis"
+
+/** The default `RedisLoader`: a specifier the bundler leaves alone, resolved from this package. @internal */
+export const importRedis = (): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ redisPackage)
+
+const isDriver = (u: unknown): u is RedisDriver =>
+  Predicate.hasProperty(u, "describe") && Predicate.isFunction(u.describe) &&
+  Predicate.hasProperty(u, "layer") && Predicate.isFunction(u.layer)
+
+const isNotFound = (error: unknown): boolean =>
+  Predicate.hasProperty(error, "code") && (error.code === "ERR_MODULE_NOT_FOUND" || error.code === "MODULE_NOT_FOUND") &&
+  error instanceof Error && error.message.includes(redisPackage)
+
+/** Loads `@effect-auth/redis`; a missing package is an `InvalidConfiguration` naming what to install. */
+const redisDriver = (load: () => Promise<unknown>): Effect.Effect<RedisDriver, InvalidConfiguration> =>
+  Effect.tryPromise({ try: load, catch: (error) => error }).pipe(
+    Effect.flatMap((module) => {
+      const driver = Predicate.hasProperty(module, "RedisStorage") && Predicate.hasProperty(module.RedisStorage, "driver")
+        ? module.RedisStorage.driver
+        : undefined
+      return isDriver(driver)
+        ? Effect.succeed(driver)
+        : Effect.fail(new Error(`${redisPackage} has no RedisStorage.driver: is its version the one of @effect-auth/core?`))
+    }),
+    Effect.mapError((error) =>
+      new InvalidConfiguration({
+        detail: isNotFound(error)
+          ? `Storage "redis" needs the package ${redisPackage}, which is not installed`
+          : `Storage "redis" cannot load ${redisPackage}: ${error instanceof Error ? error.message : String(error)}`,
+        hint: `Install it next to @effect-auth/core (npm install ${redisPackage}), or choose another storage.`
+      })
+    )
+  )
+
 const redisUrl = (options: Options): Effect.Effect<string, InvalidConfiguration> => {
   const url = options.redisUrl
   if (url === undefined || url === "") {
@@ -46,28 +78,46 @@ const redisUrl = (options: Options): Effect.Effect<string, InvalidConfiguration>
       })
     )
   }
-  if (!/^rediss?:\/\/./.test(url)) {
-    return Effect.fail(
-      new InvalidConfiguration({
-        detail: `The Redis URL ${StoreRedis.describeUrl(url).replace(/^redis /, "")} is not a redis:// or rediss:// URL`,
-        hint: "Set redis_url / EFFECT_AUTH_REDIS_URL to redis://host:6379 (or rediss:// for TLS)."
-      })
-    )
-  }
   return Effect.succeed(url)
 }
 
+/** The driver and the checked URL of storage `redis`. */
+const redis = (
+  options: Options,
+  load: () => Promise<unknown>
+): Effect.Effect<{ readonly driver: RedisDriver; readonly url: string }, InvalidConfiguration> =>
+  Effect.flatMap(redisUrl(options), (url) =>
+    Effect.flatMap(redisDriver(load), (driver) =>
+      /^rediss?:\/\/./.test(url)
+        ? Effect.succeed({ driver, url })
+        : Effect.fail(
+          new InvalidConfiguration({
+            detail: `The Redis URL ${driver.describe(url).replace(/^redis /, "")} is not a redis:// or rediss:// URL`,
+            hint: "Set redis_url / EFFECT_AUTH_REDIS_URL to redis://host:6379 (or rediss:// for TLS)."
+          })
+        )))
+
 /** @internal */
-export const select = (options: Options): Effect.Effect<Selection, InvalidConfiguration> => {
+export const select = (
+  options: Options,
+  load: () => Promise<unknown>
+): Effect.Effect<Selection, InvalidConfiguration> => {
   switch (options.kind) {
     case "memory":
       return Effect.succeed({ kind: "memory", describe: "memory" })
     case "file":
       return Effect.succeed({ kind: "file", describe: fileDescribe(options) })
     case "keyring":
-      return Effect.succeed({ kind: "keyring", describe: StoreKeyring.describe(options.keyringService ?? StoreKeyring.defaultService) })
+      return KeyringBinding.resolve() === undefined
+        ? Effect.fail(
+          new InvalidConfiguration({
+            detail: `Storage "keyring" needs the package ${KeyringBinding.packageName}, which is not installed`,
+            hint: KeyringBinding.installHint
+          })
+        )
+        : Effect.succeed({ kind: "keyring", describe: StoreKeyring.describe(options.keyringService ?? StoreKeyring.defaultService) })
     case "redis":
-      return Effect.map(redisUrl(options), (url) => ({ kind: "redis", describe: StoreRedis.describeUrl(url) }))
+      return Effect.map(redis(options, load), ({ driver, url }) => ({ kind: "redis", describe: driver.describe(url) }))
     case "auto":
       return Effect.map(probeOnce(options), (reason): Selection =>
         reason === undefined
@@ -80,7 +130,8 @@ const fileLock = (options: Options) => TokenLock.layerFile({ directory: director
 
 const layerFor = (
   selection: Selection,
-  options: Options
+  options: Options,
+  load: () => Promise<unknown>
 ): Layer.Layer<TokenStore.TokenStore | TokenLock.TokenLock, CredentialStoreError | InvalidConfiguration> => {
   switch (selection.kind) {
     case "memory":
@@ -95,45 +146,29 @@ const layerFor = (
       )
     case "keyring":
       return Layer.merge(
-        Layer.sync(TokenStore.TokenStore, () =>
-          TokenStore.make(
+        Layer.scoped(
+          TokenStore.TokenStore,
+          Effect.map(
             StoreKeyring.make({ service: options.keyringService, timeout: options.keyringTimeout }),
-            selection.describe
-          )),
+            (store) => TokenStore.make(store, selection.describe)
+          )
+        ),
         fileLock(options)
       )
     case "redis":
-      return Layer.unwrapEffect(Effect.map(redisUrl(options), (url) => {
-        const prefix = options.redisPrefix ?? "effect-auth:"
+      return Layer.unwrapEffect(Effect.map(redis(options, load), ({ driver, url }) =>
         // One connection serves the store and the locks.
-        const client = Layer.scoped(RedisClient, StoreRedis.connect({ url }))
-        const store = Layer.effect(
-          TokenStore.TokenStore,
-          Effect.map(RedisClient, (redis) => TokenStore.make(StoreRedis.makeStore(redis, { url, prefix }), selection.describe))
-        )
-        const lock = Layer.effect(
-          TokenLock.TokenLock,
-          Effect.map(RedisClient, (redis) => {
-            const describe = `${selection.describe} locks`
-            return {
-              describe,
-              withLock: LockRedis.withLock(redis, { ...LockRedis.defaults, prefix, describe })
-            }
-          })
-        )
-        return Layer.merge(store, lock).pipe(Layer.provide(client))
-      }))
+        driver.layer({ url, prefix: options.redisPrefix ?? "effect-auth:", describe: selection.describe })))
   }
 }
 
-class RedisClient extends Context.Tag("@effect-auth/core/internal/RedisClient")<RedisClient, Redis>() {}
-
 /** @internal */
 export const layer = (
-  options: Options
+  options: Options,
+  load: () => Promise<unknown>
 ): Layer.Layer<TokenStore.TokenStore | TokenLock.TokenLock, CredentialStoreError | InvalidConfiguration> =>
   Layer.unwrapEffect(Effect.gen(function*() {
-    const selection = yield* select(options)
+    const selection = yield* select(options, load)
     if (selection.fallbackReason !== undefined) {
       const service = options.keyringService ?? StoreKeyring.defaultService
       if (!warned.has(service)) {
@@ -145,5 +180,5 @@ export const layer = (
         )
       }
     }
-    return layerFor(selection, options)
+    return layerFor(selection, options, load)
   }))

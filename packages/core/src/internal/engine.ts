@@ -49,6 +49,10 @@ interface State {
 
 type Mode = "get" | "refresh" | "login"
 
+/** The instant `get` stops serving `token`: its expiry less the skew for its lifetime. */
+const freshUntil = (policy: RefreshPolicy.RefreshPolicy, token: Token): number =>
+  token.expiresAtMillis - Duration.toMillis(RefreshPolicy.skewFor(policy, token))
+
 const sameToken = (a: Token, b: Token): boolean =>
   a === b || Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
 
@@ -59,7 +63,6 @@ export const make = (
 ): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function*() {
     const policy = options.policy ?? RefreshPolicy.defaults
-    const skewMillis = Duration.toMillis(policy.expirySkew)
     const retry = RefreshPolicy.retrySchedule(policy)
     const clock = yield* Effect.clock
     const scope = yield* Effect.scope
@@ -131,7 +134,7 @@ export const make = (
                 MutableRef.set(state, {
                   token,
                   ready: Effect.succeed(token),
-                  freshUntil: token.expiresAtMillis - skewMillis,
+                  freshUntil: freshUntil(policy, token),
                   flight: undefined,
                   needsLogin: false
                 })
@@ -208,9 +211,9 @@ export const make = (
         if (strategy.interactive && Option.isNone(strategy.refresh)) return
         // A token that is stale on arrival (already expired, or a server clock behind ours) is
         // renewed by the next `get`, not here: renewing it in the background would loop upstream.
-        if (token.expiresAtMillis - skewMillis <= clock.unsafeCurrentTimeMillis()) return
-        // The jitter never exceeds the margin, so a short-lived token is renewed no sooner than at
-        // 60 % of its lifetime, never in a tight loop.
+        if (freshUntil(policy, token) <= clock.unsafeCurrentTimeMillis()) return
+        // Margin, jitter and skew are shares of the lifetime for a short-lived token (see
+        // `RefreshPolicy`): renewed at 90 to 95 % of its lifetime with the defaults, never in a tight loop.
         const margin = Duration.toMillis(RefreshPolicy.marginFor(policy, token))
         const jitter = yield* Random.nextIntBetween(0, Math.min(Duration.toMillis(policy.jitter), margin) + 1)
         const dueAt = token.expiresAtMillis - margin - jitter

@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 
@@ -23,16 +24,32 @@ interface Holder {
   readonly at: number
 }
 
-/** @internal */
-export class LockTimeout {
-  readonly _tag = "LockTimeout"
-  constructor(readonly path: string, readonly holder: string) {}
+/**
+ * Waiting for the lock took longer than the timeout.
+ *
+ * @internal
+ */
+export class LockTimeout extends Schema.TaggedError<LockTimeout>("@effect-auth/core/LockTimeout")("LockTimeout", {
+  path: Schema.String,
+  holder: Schema.String
+}) {
+  override get message(): string {
+    return `Timed out waiting for the lock ${this.path} (${this.holder})`
+  }
 }
 
-/** @internal */
-export class LockIOError {
-  readonly _tag = "LockIOError"
-  constructor(readonly path: string, readonly cause: unknown) {}
+/**
+ * The lock file could not be created, read or removed.
+ *
+ * @internal
+ */
+export class LockIOError extends Schema.TaggedError<LockIOError>("@effect-auth/core/LockIOError")("LockIOError", {
+  path: Schema.String,
+  cause: Schema.Defect
+}) {
+  override get message(): string {
+    return `Cannot take the lock ${this.path}: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+  }
 }
 
 const code = (error: unknown): string | undefined =>
@@ -74,6 +91,18 @@ const readText = async (path: string): Promise<string | undefined> => {
   }
 }
 
+/** How far in the future a lock may be dated (clocks of one host agree; this covers a small step back). */
+const skewMillis = 1_000
+
+/**
+ * Whether a lock dated `at` is older than `staleAfterMillis`. A lock dated in the future (the clock
+ * was stepped back since it was taken) counts by how far ahead it is: one more than `staleAfter`
+ * ahead is stale at once, and any other is stale within twice `staleAfter`, not only once the
+ * clock has caught up.
+ */
+const expired = (at: number, now: number, staleAfterMillis: number): boolean =>
+  at - now > skewMillis ? at - now > staleAfterMillis : now - at > staleAfterMillis
+
 /**
  * Whether the lock at `path` (with contents `text`, modified at `mtimeMs`) may be broken: its holder
  * is a dead process on this host, or it is older than `staleAfter`. A lock file that cannot be
@@ -81,9 +110,9 @@ const readText = async (path: string): Promise<string | undefined> => {
  */
 const isStale = (text: string, mtimeMs: number, now: number, staleAfterMillis: number): boolean => {
   const holder = parseHolder(text)
-  if (holder === undefined) return now - mtimeMs > Math.min(staleAfterMillis, 2_000)
+  if (holder === undefined) return expired(mtimeMs, now, Math.min(staleAfterMillis, 2_000))
   if (holder.host === Os.hostname() && holder.pid !== process.pid && !alive(holder.pid)) return true
-  return now - holder.at > staleAfterMillis
+  return expired(holder.at, now, staleAfterMillis)
 }
 
 /**
@@ -100,7 +129,7 @@ const breakStale = async (path: string, seen: string, staleAfterMillis: number):
     if (code(error) !== "EEXIST") throw error
     // A breaker that died mid-break leaves this behind; it is only ever held for a few milliseconds.
     const stat = await Fs.stat(breaker).catch(() => undefined)
-    if (stat !== undefined && Date.now() - stat.mtimeMs > 5_000) await Fs.rm(breaker, { force: true })
+    if (stat !== undefined && expired(stat.mtimeMs, Date.now(), 5_000)) await Fs.rm(breaker, { force: true })
     return
   }
   try {
@@ -126,7 +155,10 @@ const attempt = (path: string, owner: string, staleAfterMillis: number, tries = 
     } catch (error) {
       if (code(error) !== "EEXIST") throw error
       // Cheap check first: a lock touched in the last quarter second is live for sure.
-      const young = await Fs.stat(path).then((stat) => Date.now() - stat.mtimeMs < 250, () => false)
+      const young = await Fs.stat(path).then((stat) => {
+        const age = Date.now() - stat.mtimeMs
+        return age >= -skewMillis && age < 250
+      }, () => false)
       if (young) return Option.none()
       const text = await readText(path)
       if (text === undefined) return tries > 0 ? attempt(path, owner, staleAfterMillis, tries - 1) : Option.none()
@@ -138,10 +170,16 @@ const attempt = (path: string, owner: string, staleAfterMillis: number, tries = 
       return Option.none()
     }
     try {
-      const holder: Holder = { pid: process.pid, host: Os.hostname(), owner, at: Date.now() }
-      await handle.writeFile(JSON.stringify(holder))
-    } finally {
-      await handle.close()
+      try {
+        const holder: Holder = { pid: process.pid, host: Os.hostname(), owner, at: Date.now() }
+        await handle.writeFile(JSON.stringify(holder))
+      } finally {
+        await handle.close()
+      }
+    } catch (error) {
+      // A full disk: the empty lock file would cost the next caller a wait; it is ours, remove it.
+      await Fs.rm(path, { force: true })
+      throw error
     }
     return Option.some(owner)
   })()
@@ -174,13 +212,13 @@ export const acquire = (path: string, options: LockFileOptions): Effect.Effect<s
       const taken = yield* Effect.uninterruptible(
         Effect.tryPromise({
           try: () => attempt(path, owner, staleAfterMillis),
-          catch: (cause) => new LockIOError(path, cause)
+          catch: (cause) => new LockIOError({ path, cause })
         })
       )
       if (Option.isSome(taken)) return taken.value
       if (Date.now() >= deadline) {
         const holder = yield* Effect.promise(() => describeHolder(path))
-        return yield* Effect.fail(new LockTimeout(path, holder))
+        return yield* Effect.fail(new LockTimeout({ path, holder }))
       }
       // Back off (up to 32 polls' worth, at most 50 ms) with jitter: many waiters polling at the
       // base rate would take the CPU the holder needs to finish.

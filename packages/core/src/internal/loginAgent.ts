@@ -1,4 +1,10 @@
 /** @internal */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Terminal from "@effect/platform/Terminal"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -7,8 +13,8 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
 import * as AuthError from "../AuthError.js"
 import * as Spinner from "./spinner.js"
 import {
@@ -130,38 +136,49 @@ const page = (title: string, body: string): string =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
   `<body style="font-family:sans-serif;margin:3em"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(body)}</p></body></html>`
 
-const reply = (res: ServerResponse, status: number, title: string, body: string, done?: () => void): void => {
-  res.writeHead(status, {
-    "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
-    "connection": "close"
-  })
-  res.end(page(title, body), done)
+/** The loopback pages send nothing a page could load, frame or leak onwards. */
+const pageHeaders = {
+  "cache-control": "no-store",
+  "connection": "close",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff"
 }
 
-const listen = (host: string, port: number): Effect.Effect<Server, AuthError.AuthError> =>
-  Effect.async<Server, AuthError.AuthError>((resume) => {
-    const server = createServer()
-    const onError = (error: NodeJS.ErrnoException) =>
-      resume(Effect.fail(
-        new AuthError.InvalidConfiguration({
-          detail: `Cannot listen for the login redirect on ${host}:${port} (${error.code ?? "error"})`,
-          hint: port === 0 ? "Check the loopback interface." : `Free port ${port} or configure another.`
-        })
-      ))
-    server.once("error", onError)
-    server.listen(port, host, () => {
-      server.off("error", onError)
-      resume(Effect.succeed(server))
-    })
+const reply = (status: number, title: string, body: string): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(page(title, body), {
+    status,
+    contentType: "text/html; charset=utf-8",
+    headers: pageHeaders
   })
 
-const close = (server: Server): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    server.removeAllListeners("request")
-    server.close(() => resume(Effect.void))
-    server.closeAllConnections()
+/**
+ * The one-shot redirect server: `app` on `host:port` (0: ephemeral) on `@effect/platform`'s
+ * `HttpServer`, untraced (the redirect's URL carries the code and the state). Closing the scope
+ * closes every connection, so a browser that keeps one open cannot hold the login up.
+ */
+const serve = <E>(
+  host: string,
+  port: number,
+  app: HttpApp.Default<E>
+): Effect.Effect<number, AuthError.AuthError, Scope.Scope> =>
+  Effect.gen(function*() {
+    let node: Http.Server | undefined
+    const server = yield* NodeHttpServer.make(() => (node = Http.createServer()), { host, port }).pipe(
+      Effect.mapError((error) =>
+        new AuthError.InvalidConfiguration({
+          detail: `Cannot listen for the login redirect on ${host}:${port} (${errorCode(error.cause)})`,
+          hint: port === 0 ? "Check the loopback interface." : `Free port ${port} or configure another.`
+        })
+      )
+    )
+    yield* Effect.addFinalizer(() => Effect.sync(() => node?.closeAllConnections()))
+    yield* server.serve(app).pipe(HttpMiddleware.withTracerDisabledWhenEffect(() => true))
+    return server.address._tag === "TcpAddress" ? server.address.port : port
   })
+
+const errorCode = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : "error"
 
 /** @internal */
 export const make = (options: Options = {}): Effect.Effect<Service, never, Terminal.Terminal> =>
@@ -220,50 +237,62 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Termi
       Effect.scoped(Effect.gen(function*() {
         const host = redirect.host ?? "127.0.0.1"
         const path = redirect.path ?? "/callback"
-        const server = yield* Effect.acquireRelease(listen(host, redirect.port ?? 0), close)
-        const port = (server.address() as AddressInfo).port
+        const result = yield* Deferred.make<AuthorizeResult, AuthError.AuthError>()
+        // The app is set up before the state is known; it answers 503 until then.
+        const login: {
+          expected?: { readonly state: string; readonly redirectUri: string; readonly hosts: Set<string> }
+        } = {}
+        let settled = false
+        const app = Effect.gen(function*() {
+          const req = yield* HttpServerRequest.HttpServerRequest
+          const target = new URL(req.url, "http://loopback")
+          if (req.method !== "GET" || target.pathname !== path) {
+            return reply(404, "Not found", "This address only receives the login redirect.")
+          }
+          const expected = login.expected
+          if (expected === undefined) return reply(503, "Not ready", "The login has not started yet.")
+          if (!expected.hosts.has((req.headers.host ?? "").toLowerCase())) {
+            return reply(400, "Not this login", "This request was not addressed to the login redirect.")
+          }
+          // Requests without our state are not the login's redirect: turn them away and keep waiting.
+          if (target.searchParams.get("state") !== expected.state) {
+            return reply(400, "Not this login", "This request does not belong to the login in progress.")
+          }
+          if (settled) {
+            return reply(400, "Login already completed", "You can close this window.")
+          }
+          settled = true
+          const redirectUri = expected.redirectUri
+          const validated = validateAuthorizationResponse(target.searchParams, {
+            state: expected.state,
+            issuer: request.issuer,
+            site: request.site
+          })
+          // The login completes once the page has gone out (or the browser went away).
+          const complete = (exit: Exit.Exit<AuthorizeResult, AuthError.AuthError>) =>
+            void NodeHttpServerRequest.toServerResponse(req).once("close", () => Deferred.unsafeDone(result, exit))
+          return Either.match(validated, {
+            onLeft: (error) => {
+              complete(Exit.fail(error))
+              return reply(400, "Login failed", `${error.message} You can close this window.`)
+            },
+            onRight: (response) => {
+              complete(Exit.succeed({ ...response, redirectUri }))
+              return reply(200, "Logged in", "You are logged in. You can close this window and return to the terminal.")
+            }
+          })
+        })
+        const port = yield* serve(host, redirect.port ?? 0, app)
         const redirectHost = redirect.redirectHost ?? (host.includes(":") ? `[${host}]` : host)
         const redirectUri = `http://${redirectHost}:${port}${path}`
-        const result = yield* Deferred.make<AuthorizeResult, AuthError.AuthError>()
         const { state, url } = yield* request.start(redirectUri)
-        let settled = false
         // The browser sends the redirect URI's host; any other `Host` is not the login's redirect
         // (DNS rebinding: a page elsewhere reaching the loopback port under its own name).
         // (A browser leaves out the default port 80.)
         const names = [redirectHost, host.includes(":") ? `[${host}]` : host]
         const hosts = new Set([...names.map((name) => `${name}:${port}`), ...(port === 80 ? names : [])]
           .map((h) => h.toLowerCase()))
-        const handle = (req: IncomingMessage, res: ServerResponse) => {
-          const target = new URL(req.url ?? "/", "http://loopback")
-          if (req.method !== "GET" || target.pathname !== path) {
-            return reply(res, 404, "Not found", "This address only receives the login redirect.")
-          }
-          if (!hosts.has((req.headers.host ?? "").toLowerCase())) {
-            return reply(res, 400, "Not this login", "This request was not addressed to the login redirect.")
-          }
-          // Requests without our state are not the login's redirect: turn them away and keep waiting.
-          if (target.searchParams.get("state") !== state) {
-            return reply(res, 400, "Not this login", "This request does not belong to the login in progress.")
-          }
-          if (settled) {
-            return reply(res, 400, "Login already completed", "You can close this window.")
-          }
-          settled = true
-          const validated = validateAuthorizationResponse(target.searchParams, {
-            state,
-            issuer: request.issuer,
-            site: request.site
-          })
-          Either.match(validated, {
-            onLeft: (error) =>
-              reply(res, 400, "Login failed", `${error.message} You can close this window.`, () =>
-                Deferred.unsafeDone(result, Exit.fail(error))),
-            onRight: (response) =>
-              reply(res, 200, "Logged in", "You are logged in. You can close this window and return to the terminal.", () =>
-                Deferred.unsafeDone(result, Exit.succeed({ ...response, redirectUri })))
-          })
-        }
-        server.on("request", handle)
+        login.expected = { state, redirectUri, hosts }
         yield* present(url.href, "Log in with your browser at this URL:")
         return yield* Deferred.await(result).pipe(
           spinner.around("Waiting for the browser login... (Ctrl-C to cancel)")

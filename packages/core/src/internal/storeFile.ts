@@ -9,6 +9,7 @@ import * as Os from "node:os"
 import * as Paths from "../Paths.js"
 import * as Path from "node:path"
 import { CredentialStoreError } from "../AuthError.js"
+import { writeFileAtomic } from "./atomicFile.js"
 import * as LockFile from "./lockFile.js"
 
 /** @internal */
@@ -17,6 +18,7 @@ export interface Options {
   readonly fileName?: string | undefined
   readonly lockTimeout?: Duration.DurationInput | undefined
   readonly lockStaleAfter?: Duration.DurationInput | undefined
+  readonly maxBytes?: number | undefined
 }
 
 /** @internal */
@@ -63,27 +65,34 @@ const failure = (
     cause: new CredentialStoreError({ store, detail, hint: options.hint })
   })
 
-interface Contents {
-  readonly version: 1
-  readonly entries: Record<string, string>
-}
+/** The entries by key: a `Map`, so a key such as `constructor` or `__proto__` is a key like any other. */
+type Entries = Map<string, string>
 
-const parse = (text: string): Contents | undefined => {
+/** @internal */
+export const maxFileBytes = 8 * 1024 * 1024
+
+const parse = (text: string): Entries | undefined => {
   try {
     const value: unknown = JSON.parse(text)
-    if (typeof value !== "object" || value === null || !("entries" in value)) return undefined
-    const entries = value.entries
+    if (typeof value !== "object" || value === null || !("entries" in value) || !Object.hasOwn(value, "entries")) {
+      return undefined
+    }
+    const entries: unknown = value.entries
     if (typeof entries !== "object" || entries === null || Array.isArray(entries)) return undefined
-    const out: Record<string, string> = {}
+    // `JSON.parse` makes `"__proto__"` an own property, and `Object.entries` lists own properties only.
+    const out: Entries = new Map()
     for (const [key, entry] of Object.entries(entries)) {
       if (typeof entry !== "string") return undefined
-      out[key] = entry
+      out.set(key, entry)
     }
-    return { version: 1, entries: out }
+    return out
   } catch {
     return undefined
   }
 }
+
+/** `Object.fromEntries` defines own properties, so a `__proto__` key is written like any other. */
+const serialize = (entries: Entries): string => JSON.stringify({ version: 1, entries: Object.fromEntries(entries) })
 
 /** @internal */
 export interface SecureFile {
@@ -93,21 +102,41 @@ export interface SecureFile {
   readonly describe: string
 }
 
-/**
- * Checks that `path` exists with no group/other permission bits; fails naming the fix.
- */
-const checkMode = async (path: string, kind: "file" | "directory"): Promise<string | undefined> => {
-  const stat = await Fs.stat(path)
+const uid = process.getuid?.()
+
+/** Why a credential file or directory with this `stat` may not be used: open to others, or someone else's. */
+const problemOf = (path: string, kind: "file" | "directory", stat: { readonly mode: number; readonly uid: number }) => {
   if ((stat.mode & 0o077) !== 0) {
     const want = kind === "file" ? "600" : "700"
     return `The credential ${kind} ${path} is readable or writable by other users (mode ${
       (stat.mode & 0o777).toString(8)
     }); refusing to use it. Run \`chmod ${want} ${path}\``
   }
-  if (stat.uid !== process.getuid?.() && process.getuid !== undefined) {
-    return `The credential ${kind} ${path} belongs to another user (uid ${stat.uid}); refusing to use it`
+  if (uid !== undefined && stat.uid !== uid) {
+    return `The credential ${kind} ${path} belongs to another user (uid ${stat.uid}, not ${uid}); refusing to use it. ` +
+      `Run \`chown ${uid} ${path}\` if it is yours, or remove it`
   }
   return undefined
+}
+
+/**
+ * Checks that `path` exists with no group/other permission bits and is ours; fails naming the fix.
+ */
+const checkMode = async (path: string, kind: "file" | "directory"): Promise<string | undefined> =>
+  problemOf(path, kind, await Fs.stat(path))
+
+/** Reads at most `limit + 1` bytes: `undefined` past `limit`, so a huge file is refused without reading it whole. */
+const readBounded = async (handle: Fs.FileHandle, limit: number): Promise<string | undefined> => {
+  const chunks: Array<Buffer> = []
+  let length = 0
+  while (length <= limit) {
+    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - length))
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, length)
+    if (bytesRead === 0) break
+    chunks.push(chunk.subarray(0, bytesRead))
+    length += bytesRead
+  }
+  return length > limit ? undefined : Buffer.concat(chunks, length).toString("utf8")
 }
 
 /** @internal */
@@ -116,6 +145,7 @@ export const make = (options: Options = {}): Effect.Effect<SecureFile, Credentia
     const directory = Path.resolve(options.directory ?? defaultDirectory())
     const file = Path.join(directory, options.fileName ?? "credentials.json")
     const lockPath = `${file}.lock`
+    const maxBytes = options.maxBytes ?? maxFileBytes
     const name = describe(file)
     const lockOptions: LockFile.LockFileOptions = {
       staleAfter: Duration.decode(options.lockStaleAfter ?? Duration.seconds(10)),
@@ -161,38 +191,48 @@ export const make = (options: Options = {}): Effect.Effect<SecureFile, Credentia
       )
     }
 
+    type ReadResult =
+      | { readonly problem: string }
+      | { readonly tooLarge: true }
+      | { readonly text: string | undefined }
+
     /** Reads the whole file (atomic renames make every read see a complete version). */
-    const read = (method: string): Effect.Effect<Contents, PlatformError.PlatformError> =>
+    const read = (method: string): Effect.Effect<Entries, PlatformError.PlatformError> =>
       Effect.flatMap(
-        io(method, async () => {
+        io(method, async (): Promise<ReadResult> => {
           const dirProblem = await checkMode(directory, "directory")
-          if (dirProblem !== undefined) return { problem: dirProblem } as const
+          if (dirProblem !== undefined) return { problem: dirProblem }
           let handle: Fs.FileHandle
           try {
             handle = await Fs.open(file, "r")
           } catch (error) {
-            if (code(error) === "ENOENT") return { text: undefined } as const
+            if (code(error) === "ENOENT") return { text: undefined }
             throw error
           }
           try {
             const stat = await handle.stat()
-            if ((stat.mode & 0o077) !== 0) {
-              return {
-                problem: `The credential file ${file} is readable or writable by other users (mode ${
-                  (stat.mode & 0o777).toString(8)
-                }); refusing to use it. Run \`chmod 600 ${file}\``
-              } as const
-            }
-            return { text: await handle.readFile("utf8") } as const
+            const problem = problemOf(file, "file", stat)
+            if (problem !== undefined) return { problem }
+            const text = stat.size > maxBytes ? undefined : await readBounded(handle, maxBytes)
+            return text === undefined ? { tooLarge: true } : { text }
           } finally {
             await handle.close()
           }
         }),
-        (result): Effect.Effect<Contents, PlatformError.PlatformError> => {
-          if ("problem" in result && result.problem !== undefined) return refuse(method, result.problem)
-          if (result.text === undefined) return Effect.succeed({ version: 1, entries: {} })
-          const contents = parse(result.text)
-          return contents === undefined
+        (result): Effect.Effect<Entries, PlatformError.PlatformError> => {
+          if ("problem" in result) return refuse(method, result.problem)
+          if ("tooLarge" in result) {
+            return Effect.fail(
+              failure(method, name, `The credential file ${file} is larger than ${maxBytes} bytes; refusing to read it`, {
+                reason: "InvalidData",
+                path: file,
+                hint: `Move it aside or delete it (\`rm ${file}\`), then log in again.`
+              })
+            )
+          }
+          if (result.text === undefined) return Effect.succeed(new Map())
+          const entries = parse(result.text)
+          return entries === undefined
             ? Effect.fail(
               failure(method, name, `The credential file ${file} is not valid JSON`, {
                 reason: "InvalidData",
@@ -200,84 +240,52 @@ export const make = (options: Options = {}): Effect.Effect<SecureFile, Credentia
                 hint: `Move it aside or delete it (\`rm ${file}\`), then log in again.`
               })
             )
-            : Effect.succeed(contents)
+            : Effect.succeed(entries)
         }
       )
 
-    /** Writes a new version: temp file (0600, `wx`) + fsync + rename + fsync of the directory. */
-    const write = (method: string, contents: Contents) =>
-      io(method, async () => {
-        const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-        const handle = await Fs.open(temp, "wx", 0o600)
-        try {
-          await handle.writeFile(JSON.stringify(contents))
-          await handle.sync()
-        } finally {
-          await handle.close()
-        }
-        try {
-          await Fs.rename(temp, file)
-        } catch (error) {
-          await Fs.rm(temp, { force: true })
-          throw error
-        }
-        const dir = await Fs.open(directory, "r")
-        try {
-          await dir.sync()
-        } finally {
-          await dir.close()
-        }
-      })
+    /**
+     * Writes a new version: temp file (0600, `wx`) + fsync + rename + fsync of the directory. A
+     * write that fails (a full disk) removes its temp file.
+     */
+    const write = (method: string, entries: Entries) => io(method, () => writeFileAtomic(file, serialize(entries)))
 
     /** Read-modify-write under the exclusive lock, so concurrent writers never lose each other's keys. */
     const update = <A>(
       method: string,
-      f: (entries: Record<string, string>) => readonly [A, Record<string, string> | undefined]
+      f: (entries: Entries) => readonly [A, Entries | undefined]
     ): Effect.Effect<A, PlatformError.PlatformError> =>
       LockFile.withLock(
         lockPath,
         lockOptions,
-        Effect.flatMap(read(method), (contents) => {
-          const [result, next] = f({ ...contents.entries })
-          return next === undefined
-            ? Effect.succeed(result)
-            : Effect.as(write(method, { version: 1, entries: next }), result)
+        Effect.flatMap(read(method), (entries) => {
+          const [result, next] = f(entries)
+          return next === undefined ? Effect.succeed(result) : Effect.as(write(method, next), result)
         })
       ).pipe(
-        Effect.catchIf(
-          (error): error is LockFile.LockTimeout | LockFile.LockIOError =>
-            error instanceof LockFile.LockTimeout || error instanceof LockFile.LockIOError,
-          (error) =>
-            Effect.fail(
-              error instanceof LockFile.LockTimeout
-                ? failure(method, name, `Timed out waiting for the lock ${error.path} (${error.holder})`, {
-                  reason: "TimedOut",
-                  path: error.path,
-                  hint: "Another process holds the credential file lock; if none is running, delete the lock file."
-                })
-                : failure(method, name, `Cannot take the lock ${error.path}: ${String(error.cause)}`, {
-                  path: error.path
-                })
-            )
-        )
+        Effect.catchTags({
+          LockTimeout: (error) =>
+            Effect.fail(failure(method, name, error.message, {
+              reason: "TimedOut",
+              path: error.path,
+              hint: "Another process holds the credential file lock; if none is running, delete the lock file."
+            })),
+          LockIOError: (error) => Effect.fail(failure(method, name, error.message, { path: error.path }))
+        })
       )
 
     const store = KeyValueStore.makeStringOnly({
-      get: (key) => Effect.map(read("get"), (contents) => Option.fromNullable(contents.entries[key])),
+      get: (key) => Effect.map(read("get"), (entries) => Option.fromNullable(entries.get(key))),
       set: (key, value) =>
         update("set", (entries) => {
-          entries[key] = value
+          entries.set(key, value)
           return [undefined, entries] as const
         }),
       remove: (key) =>
-        update("remove", (entries) => {
-          if (!(key in entries)) return [undefined, undefined] as const
-          delete entries[key]
-          return [undefined, entries] as const
-        }),
-      clear: update("clear", () => [undefined, {}] as const),
-      size: Effect.map(read("size"), (contents) => Object.keys(contents.entries).length),
-      has: (key) => Effect.map(read("has"), (contents) => key in contents.entries)
+        update("remove", (entries) => [undefined, entries.delete(key) ? entries : undefined] as const),
+      clear: update("clear", () => [undefined, new Map()] as const),
+      size: Effect.map(read("size"), (entries) => entries.size),
+      has: (key) => Effect.map(read("has"), (entries) => entries.has(key))
     })
     return { store, file, directory, describe: name }
   })

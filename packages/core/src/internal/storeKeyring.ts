@@ -3,11 +3,20 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as PlatformError from "@effect/platform/Error"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Deferred from "effect/Deferred"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
 import * as Module from "node:module"
 import * as Net from "node:net"
+import * as Readline from "node:readline"
+import * as Url from "node:url"
 import { CredentialStoreError } from "../AuthError.js"
+import * as KeyringBinding from "./keyringBinding.js"
 
 /** @internal */
 export interface Options {
@@ -27,34 +36,6 @@ const hint = "Unlock the system keyring or start it (on Linux: gnome-keyring or 
 const messageOf = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split("\n")[0].trim()
 
-/**
- * The keyring runs in a helper process. `@napi-rs/keyring` connects to D-Bus synchronously on the
- * calling thread, so a hung bus or keyring daemon would block the event loop (no timer could fire)
- * and, in a worker thread, even `process.exit`. A helper process can be killed when a call times
- * out. It is started on first use (about 50 ms), shared by every store of this process, kept
- * referenced only while a call is pending, and exits when this process's end of its stdin closes.
- */
-const helperSource = `
-const keyring = require(process.argv[1])
-const send = (m) => process.stdout.write(JSON.stringify(m) + "\\n")
-const lines = require("node:readline").createInterface({ input: process.stdin })
-lines.on("close", () => process.exit(0))
-lines.on("line", async (line) => {
-  let m
-  try { m = JSON.parse(line) } catch { return }
-  try {
-    let value = null
-    if (m.op === "get") value = (await new keyring.AsyncEntry(m.service, m.account).getPassword()) ?? null
-    else if (m.op === "set") await new keyring.AsyncEntry(m.service, m.account).setPassword(m.value)
-    else if (m.op === "delete") value = await new keyring.AsyncEntry(m.service, m.account).deleteCredential()
-    else if (m.op === "list") value = (await keyring.findCredentialsAsync(m.service)).map((c) => c.account)
-    send({ id: m.id, ok: true, value })
-  } catch (e) {
-    send({ id: m.id, ok: false, error: String((e && e.message) || e).split("\\n")[0] })
-  }
-})
-`
-
 /** @internal */
 export type Request =
   | { readonly op: "get"; readonly service: string; readonly account: string }
@@ -62,109 +43,147 @@ export type Request =
   | { readonly op: "delete"; readonly service: string; readonly account: string }
   | { readonly op: "list"; readonly service: string }
 
-type Reply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string }
+/**
+ * The keyring runs in a helper process, `keyringHelper.cjs`. `@napi-rs/keyring` connects to D-Bus
+ * synchronously on the calling thread, so a hung bus or keyring daemon would block the event loop
+ * (no timer could fire) and, in a worker thread, even `process.exit`. A helper process can be
+ * killed when a call times out.
+ *
+ * The file is beside this module in the sources and in `dist` (the build emits it); a bundle (the
+ * CLI's) finds it through the package's `@effect-auth/core/keyringHelper` export.
+ */
+const helperFile = (): string => {
+  const beside = Url.fileURLToPath(new URL("./keyringHelper.cjs", import.meta.url))
+  if (Fs.existsSync(beside)) return beside
+  try {
+    return Module.createRequire(import.meta.url).resolve("@effect-auth/core/keyringHelper")
+  } catch {
+    throw new Error(`the keyring helper keyringHelper.cjs is neither at ${beside} nor in @effect-auth/core; reinstall it`)
+  }
+}
 
 interface Helper {
   readonly child: ChildProcess.ChildProcess
-  readonly pending: Map<number, (reply: Reply) => void>
+  readonly pending: Map<number, Deferred.Deferred<unknown, string>>
   nextId: number
+  /** Why the helper is gone, once it is. */
+  stopped: string | undefined
 }
 
-let helper: Helper | undefined
-
-const setRef = (h: Helper, on: boolean) => {
-  const streams: ReadonlyArray<unknown> = [h.child.stdout, h.child.stdin]
+/** The helper is referenced only while a call is pending, so an idle helper never keeps this process alive. */
+const setRef = (helper: Helper, on: boolean) => {
+  const streams: ReadonlyArray<unknown> = [helper.child.stdout, helper.child.stdin]
   for (const stream of streams) {
     if (stream instanceof Net.Socket) {
       if (on) stream.ref()
       else stream.unref()
     }
   }
-  if (on) h.child.ref()
-  else h.child.unref()
+  if (on) helper.child.ref()
+  else helper.child.unref()
 }
 
-const stopHelper = (h: Helper, reason: string) => {
-  if (helper === h) helper = undefined
-  if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill("SIGKILL")
-  for (const resolve of h.pending.values()) resolve({ ok: false, error: reason })
-  h.pending.clear()
+const stop = (helper: Helper, reason: string) => {
+  helper.stopped ??= reason
+  if (helper.child.exitCode === null && helper.child.signalCode === null) helper.child.kill("SIGKILL")
+  for (const reply of helper.pending.values()) Deferred.unsafeDone(reply, Exit.fail(reason))
+  helper.pending.clear()
 }
 
-const startHelper = (): Helper => {
-  const modulePath = Module.createRequire(import.meta.url).resolve("@napi-rs/keyring")
-  const child = ChildProcess.spawn(process.execPath, ["-e", helperSource, modulePath], {
-    stdio: ["pipe", "pipe", "ignore"],
-    env: process.env
-  })
-  const h: Helper = { child, pending: new Map(), nextId: 1 }
-  let buffer = ""
-  child.stdout!.setEncoding("utf8")
-  child.stdout!.on("data", (chunk: string) => {
-    buffer += chunk
-    let newline = buffer.indexOf("\n")
-    while (newline >= 0) {
-      const line = buffer.slice(0, newline)
-      buffer = buffer.slice(newline + 1)
-      newline = buffer.indexOf("\n")
-      try {
-        const message: unknown = JSON.parse(line)
-        if (typeof message === "object" && message !== null && "id" in message && typeof message.id === "number") {
-          const resolve = h.pending.get(message.id)
-          h.pending.delete(message.id)
-          if (h.pending.size === 0) setRef(h, false)
-          if (resolve !== undefined) {
-            resolve(
-              "ok" in message && message.ok === true
-                ? { ok: true, value: "value" in message ? message.value : null }
-                : { ok: false, error: "error" in message ? String(message.error) : "unknown error" }
-            )
-          }
-        }
-      } catch {
-        // not ours
-      }
-    }
-  })
-  child.stdin!.on("error", () => {})
-  child.on("error", (error) => stopHelper(h, `cannot start the keyring helper: ${error.message}`))
-  child.on("exit", (code, signal) => stopHelper(h, `the keyring helper exited (${signal ?? code})`))
-  setRef(h, false)
-  return h
+const onLine = (helper: Helper, line: string) => {
+  let message: unknown
+  try {
+    message = JSON.parse(line)
+  } catch {
+    return
+  }
+  if (typeof message !== "object" || message === null || !("id" in message) || typeof message.id !== "number") return
+  const reply = helper.pending.get(message.id)
+  if (reply === undefined) return
+  helper.pending.delete(message.id)
+  if (helper.pending.size === 0) setRef(helper, false)
+  Deferred.unsafeDone(
+    reply,
+    "ok" in message && message.ok === true
+      ? Exit.succeed("value" in message ? message.value : null)
+      : Exit.fail("error" in message ? String(message.error) : "unknown error")
+  )
 }
+
+class MissingBinding extends Error {
+  constructor() {
+    super(KeyringBinding.missing)
+  }
+}
+
+/** Starts the helper; closing the scope kills it and fails the calls still waiting for it. */
+const startHelper: Effect.Effect<Helper, string, Scope.Scope> = Effect.acquireRelease(
+  Effect.try({
+    try: () => {
+      const helperPath = helperFile()
+      const modulePath = KeyringBinding.resolve()
+      if (modulePath === undefined) throw new MissingBinding()
+      const child = ChildProcess.spawn(process.execPath, [helperPath, modulePath], {
+        stdio: ["pipe", "pipe", "ignore"],
+        env: process.env
+      })
+      const helper: Helper = { child, pending: new Map(), nextId: 1, stopped: undefined }
+      Readline.createInterface({ input: child.stdout! }).on("line", (line) => onLine(helper, line))
+      child.stdin!.on("error", () => {})
+      child.on("error", (error) => stop(helper, `cannot start the keyring helper: ${error.message}`))
+      child.on("exit", (code, signal) => stop(helper, `the keyring helper exited (${signal ?? code})`))
+      setRef(helper, false)
+      return helper
+    },
+    catch: (error) => error instanceof MissingBinding ? error.message : `cannot start the keyring helper: ${messageOf(error)}`
+  }),
+  (helper) => Effect.sync(() => stop(helper, "the keyring store was closed"))
+)
 
 /**
- * Sends one request to the helper; on timeout or interruption the helper is killed (its state is
- * unknown) and the next call starts a new one.
- *
- * @internal
+ * One helper at a time, started on first use (about 50 ms) in a scope of its own inside `scope`,
+ * and closed (killed) after a call that timed out or was interrupted: its state is unknown, and
+ * the next call starts a new one.
  */
-export const request = (req: Request, timeoutMillis: number): Effect.Effect<unknown, string | "timeout"> =>
-  Effect.async<unknown, string | "timeout">((resume) => {
-    let h: Helper
-    try {
-      h = helper ?? (helper = startHelper())
-    } catch (error) {
-      resume(Effect.fail(`cannot start the keyring helper: ${messageOf(error)}`))
-      return
+const makeRequester = (scope: Scope.Scope, timeout: Duration.Duration) =>
+  Effect.map(
+    SynchronizedRef.make<Option.Option<{ readonly helper: Helper; readonly scope: Scope.CloseableScope }>>(Option.none()),
+    (current) => {
+      const acquire = SynchronizedRef.modifyEffect(current, (state) =>
+        Option.isSome(state) && state.value.helper.stopped === undefined
+          ? Effect.succeed([state.value.helper, state] as const)
+          : Effect.gen(function*() {
+            if (Option.isSome(state)) yield* Scope.close(state.value.scope, Exit.void)
+            const child = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+            const helper = yield* Scope.extend(startHelper, child).pipe(
+              Effect.tapError(() => Scope.close(child, Exit.void))
+            )
+            return [helper, Option.some({ helper, scope: child })] as const
+          }))
+      const discard = (helper: Helper) =>
+        SynchronizedRef.updateEffect(current, (state) =>
+          Option.isSome(state) && state.value.helper === helper
+            ? Effect.as(Scope.close(state.value.scope, Exit.void), Option.none())
+            : Effect.succeed(state))
+      return (req: Request): Effect.Effect<unknown, string | "timeout"> =>
+        Effect.flatMap(acquire, (helper) =>
+          Effect.flatMap(Deferred.make<unknown, string>(), (reply) => {
+            const id = helper.nextId++
+            helper.pending.set(id, reply)
+            if (helper.pending.size === 1) setRef(helper, true)
+            helper.child.stdin!.write(JSON.stringify({ id, ...req }) + "\n")
+            return Deferred.await(reply).pipe(
+              Effect.timeout(timeout),
+              Effect.catchTag("TimeoutException", () => Effect.fail("timeout" as const)),
+              Effect.onExit((exit) => {
+                if (!helper.pending.delete(id)) return Effect.void
+                if (helper.pending.size === 0) setRef(helper, false)
+                return Exit.isFailure(exit) ? discard(helper) : Effect.void
+              })
+            )
+          }))
     }
-    const id = h.nextId++
-    if (h.pending.size === 0) setRef(h, true)
-    const timer = setTimeout(() => {
-      h.pending.delete(id)
-      stopHelper(h, "timed out")
-      resume(Effect.fail("timeout"))
-    }, timeoutMillis)
-    h.pending.set(id, (reply) => {
-      clearTimeout(timer)
-      resume(reply.ok ? Effect.succeed(reply.value) : Effect.fail(reply.error))
-    })
-    h.child.stdin!.write(JSON.stringify({ id, ...req }) + "\n")
-    return Effect.sync(() => {
-      clearTimeout(timer)
-      if (h.pending.delete(id)) stopHelper(h, "interrupted")
-    })
-  })
+  )
 
 /** @internal */
 export interface Keyring {
@@ -174,17 +193,22 @@ export interface Keyring {
   readonly call: (method: string, key: string | undefined, req: Request) => Effect.Effect<unknown, CredentialStoreError>
 }
 
-/** @internal */
-export const makeKeyring = (options: Options = {}): Keyring => {
+/**
+ * The keyring of `service`, its helper process living at most as long as the scope.
+ *
+ * @internal
+ */
+export const makeKeyring = (options: Options = {}): Effect.Effect<Keyring, never, Scope.Scope> =>
+  Effect.gen(function*() {
   const service = options.service ?? defaultService
   const name = describe(service)
   const timeout = Duration.decode(options.timeout ?? Duration.seconds(3))
-  const millis = Math.max(1, Duration.toMillis(timeout))
+  const request = yield* makeRequester(yield* Effect.scope, timeout)
   return {
     service,
     describe: name,
     call: (method, key, req) =>
-      Effect.mapError(request(req, millis), (error) =>
+      Effect.mapError(request(req), (error) =>
         new CredentialStoreError({
           store: name,
           key,
@@ -192,10 +216,10 @@ export const makeKeyring = (options: Options = {}): Keyring => {
             ? `The system keyring did not answer within ${Duration.format(timeout)} (${method}); ` +
               "it may be locked or waiting for a password prompt nobody can see"
             : `The system keyring failed (${method}): ${error}`,
-          hint
+          hint: error === KeyringBinding.missing ? KeyringBinding.installHint : hint
         }))
-  }
-}
+  } satisfies Keyring
+  })
 
 const platformError = (method: string, error: CredentialStoreError): PlatformError.PlatformError =>
   new PlatformError.SystemError({
@@ -212,8 +236,8 @@ const asAccounts = (value: unknown): ReadonlyArray<string> =>
   Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []
 
 /** @internal */
-export const make = (options: Options = {}): KeyValueStore.KeyValueStore => {
-  const keyring = makeKeyring(options)
+export const make = (options: Options = {}): Effect.Effect<KeyValueStore.KeyValueStore, never, Scope.Scope> =>
+  Effect.map(makeKeyring(options), (keyring) => {
   const { service } = keyring
   const call = (method: string, key: string | undefined, req: Request) =>
     Effect.mapError(keyring.call(method, key, req), (error) => platformError(method, error))
@@ -230,17 +254,17 @@ export const make = (options: Options = {}): KeyValueStore.KeyValueStore => {
       )),
     size: Effect.map(list, (accounts) => accounts.length)
   })
-}
+  })
 
 /**
  * Writes, reads back and deletes a probe entry; fails with the reason the keyring cannot be used.
  *
  * @internal
  */
-export const check = (options: Options = {}): Effect.Effect<void, CredentialStoreError> => {
-  const keyring = makeKeyring(options)
-  const { service } = keyring
-  return Effect.gen(function*() {
+export const check = (options: Options = {}): Effect.Effect<void, CredentialStoreError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const keyring = yield* makeKeyring(options)
+    const { service } = keyring
     const account = `effect-auth-probe-${process.pid}-${Math.random().toString(36).slice(2)}`
     const value = `probe-${Date.now()}`
     yield* keyring.call("probe write", account, { op: "set", service, account, value })
@@ -257,5 +281,4 @@ export const check = (options: Options = {}): Effect.Effect<void, CredentialStor
         })
       )
     }
-  })
-}
+  }))

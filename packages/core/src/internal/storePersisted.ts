@@ -12,9 +12,8 @@ import { type AuthError, CredentialStoreError } from "../AuthError.js"
 import type { AuthStrategy } from "../AuthStrategy.js"
 import * as RefreshPolicy from "../RefreshPolicy.js"
 import { Token } from "../Token.js"
-import { TokenLock } from "../TokenLock.js"
-import type { CacheMode, TokenStore } from "../TokenStore.js"
-import { TokenStore as TokenStoreTag } from "../TokenStore.js"
+import type { TokenLock } from "../TokenLock.js"
+import type { PersistedOptions, TokenStore } from "../TokenStore.js"
 
 const TokenJson = Schema.parseJson(Token)
 const decode = Schema.decode(TokenJson)
@@ -79,20 +78,20 @@ export const makeStore = (store: KeyValueStore.KeyValueStore, describe: string):
 const sameToken = (a: Token, b: Token): boolean =>
   a === b || Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
 
-/** @internal */
+/**
+ * `strategy` made persistent on `store` under `lock` (the public module takes both from the
+ * context, so this module imports no value from it).
+ *
+ * @internal
+ */
 export const persisted = (
   strategy: AuthStrategy,
-  options: {
-    readonly key: string
-    readonly mode?: CacheMode | undefined
-    readonly policy?: RefreshPolicy.RefreshPolicy | undefined
-  }
-): Effect.Effect<AuthStrategy, never, TokenStore | TokenLock> =>
-  Effect.gen(function*() {
+  options: PersistedOptions,
+  store: TokenStore.Service,
+  lock: TokenLock.Service
+): AuthStrategy => {
     const mode = options.mode ?? "ReadWrite"
     if (mode === "Disabled") return strategy
-    const store = yield* TokenStoreTag
-    const lock = yield* TokenLock
     const key = options.key
     const policy = options.policy ?? RefreshPolicy.defaults
     const annotate = Effect.annotateLogs({ strategy: strategy.name, key, store: store.describe })
@@ -100,7 +99,7 @@ export const persisted = (
     /** Fresh enough to hand out: not yet due for refresh under the policy. */
     const usable = (token: Token) =>
       Effect.map(Clock.currentTimeMillis, (now) =>
-        token.isFresh(now, Duration.sum(RefreshPolicy.marginFor(policy, token), policy.expirySkew)))
+        token.isFresh(now, Duration.sum(RefreshPolicy.marginFor(policy, token), RefreshPolicy.skewFor(policy, token))))
 
     const saved = (token: Token) => Effect.as(store.save(key, token), token)
     const locked = <A>(effect: Effect.Effect<A, AuthError>) => lock.withLock(key, effect)
@@ -219,4 +218,4 @@ export const persisted = (
       refresh,
       revoke: Option.some(revoke)
     }
-  })
+}

@@ -6,6 +6,8 @@
  */
 import type * as OAuth2 from "../OAuth2.js"
 import type * as OAuth2Auth from "../OAuth2Auth.js"
+import * as OAuth2Provider from "../OAuth2Provider.js"
+import * as Provider from "../Provider.js"
 
 /**
  * The Multipass endpoints of a Foundry stack (confirm against the stack's documentation):
@@ -37,3 +39,45 @@ export const make = (options: {
     }
   }
 }
+
+const fields = {
+  hostname: Provider.field.text("The Foundry stack's host, e.g. example.palantirfoundry.com", { identity: true }),
+  userinfo_url: OAuth2Provider.endpointFields.userinfo_url,
+  ...OAuth2Provider.clientFields
+} as const
+
+/**
+ * The Foundry provider (`provider = "foundry"`): a `hostname`, a client id, and the browser,
+ * refresh-token or client-credentials methods.
+ *
+ * @since 0.1.0
+ * @category providers
+ */
+export const provider: Provider.Provider = Provider.erase(Provider.make({
+  name: "foundry",
+  description: "Palantir Foundry (Multipass OAuth 2)",
+  methods: ["oauth", "refresh_token", "client_credentials", "token"],
+  fields,
+  example: { flags: "--hostname example.palantirfoundry.com --client-id ID", env: "EFFECT_AUTH_HOSTNAME and EFFECT_AUTH_CLIENT_ID" },
+  requires: (method) =>
+    method === "token" ? [] : [
+      { fields: ["hostname"], scope: "provider" },
+      { fields: ["client_id"], scope: "provider" }
+    ],
+  plan: (site) => {
+    const values = site.values
+    return {
+      strategy: OAuth2Provider.strategy(
+        site,
+        "foundry",
+        make({
+          host: values.hostname ?? "",
+          client: OAuth2Provider.clientOf(values.client_id ?? "", values.client_secret),
+          scopes: values.scopes,
+          site: site.name
+        })
+      ),
+      whoami: OAuth2Provider.whoami(site, { userinfoUrl: values.userinfo_url })
+    }
+  }
+}))

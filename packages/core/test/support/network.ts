@@ -13,7 +13,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Tls from "node:tls"
 import * as Programs from "./programs.js"
-import { freePort } from "./redisServer.js"
+import { freePort } from "../../../redis/test/support/redisServer.js"
 
 export const openssl = Programs.find("openssl", "openssl")
 export const tinyproxy = Programs.find("tinyproxy", "tinyproxy")

@@ -6,9 +6,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as RedisStore from "../src/RedisStore.js"
-import * as Token from "../src/Token.js"
-import * as TokenStore from "../src/TokenStore.js"
-import * as Programs from "./support/programs.js"
+import * as Token from "@effect-auth/core/Token"
+import * as TokenStore from "@effect-auth/core/TokenStore"
+import * as Programs from "../../core/test/support/programs.js"
 import * as RedisServer from "./support/redisServer.js"
 
 const kv = (options: RedisStore.Options) =>

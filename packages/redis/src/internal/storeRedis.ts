@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
-import { CredentialStoreError } from "../AuthError.js"
+import { CredentialStoreError } from "@effect-auth/core/AuthError"
 
 /** @internal */
 export interface ConnectOptions {

@@ -14,8 +14,8 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as AnaplanAuthServer from "../AnaplanAuthServer.js"
-import * as TestCertificates from "../TestCertificates.js"
+import * as AnaplanAuthServer from "@effect-auth/anaplan/testing"
+import * as TestCertificates from "@effect-auth/anaplan/TestCertificates"
 
 const usage =
   "usage: anaplan-emulator [--port N] [--lifetime DURATION (e.g. 35m, 90s, 1h)] [--redirect-uri URI]... (default http://127.0.0.1:8080/oauth/callback)"

@@ -5,7 +5,7 @@ import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import type { Redis } from "ioredis"
-import { CredentialStoreError } from "../AuthError.js"
+import { CredentialStoreError } from "@effect-auth/core/AuthError"
 
 /** Deletes the lock only if it still holds our owner id. */
 const releaseScript = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { spawn } from "node:child_process"
 import * as Net from "node:net"
-import * as Programs from "./programs.js"
+import * as Programs from "../../../core/test/support/programs.js"
 
 export const program = Programs.find("redis-server", "redis-server")
 

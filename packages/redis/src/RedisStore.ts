@@ -7,9 +7,9 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { CredentialStoreError } from "./AuthError.js"
+import type { CredentialStoreError } from "@effect-auth/core/AuthError"
 import * as internal from "./internal/storeRedis.js"
-import * as TokenStore from "./TokenStore.js"
+import * as TokenStore from "@effect-auth/core/TokenStore"
 
 /**
  * @since 0.1.0
