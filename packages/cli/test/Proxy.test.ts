@@ -85,9 +85,10 @@ const loginTokenWhoami = (network: Corporate, env: Record<string, string>) =>
   })
 
 const run = Programs.shouldRun(Network.openssl, Network.tinyproxy)
+// Each test runs the binary four to six times (a few seconds each on a busy machine).
 
 layer(NodeHttpClient.layerUndici, { excludeTestServices: true, timeout: "90 seconds" })("effect-auth behind a proxy", (it) => {
-  describe.runIf(run)("login, token and whoami through an authenticating proxy, over HTTPS with ca_file", () => {
+  describe.runIf(run)("login, token and whoami through an authenticating proxy, over HTTPS with ca_file", { timeout: 120_000 }, () => {
     it.scoped("basic", () =>
       Effect.gen(function*() {
         const network = yield* corporate
@@ -139,7 +140,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true, timeout: "90 seco
       }).pipe(Effect.orDie))
   })
 
-  describe.runIf(run)("settings", () => {
+  describe.runIf(run)("settings", { timeout: 120_000 }, () => {
     it.scoped("NO_PROXY bypasses the proxy; NODE_EXTRA_CA_CERTS works in place of ca_file", () =>
       Effect.gen(function*() {
         const network = yield* corporate
@@ -195,7 +196,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true, timeout: "90 seco
       }))
   })
 
-  describe.runIf(run)("errors that say what to do", () => {
+  describe.runIf(run)("errors that say what to do", { timeout: 120_000 }, () => {
     it.scoped("no credentials for the proxy: 407, naming the proxy and HTTPS_PROXY", () =>
       Effect.gen(function*() {
         const network = yield* corporate
