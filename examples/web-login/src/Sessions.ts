@@ -1,7 +1,8 @@
 /**
- * Server-side state of the web app: logins under way (OAuth `state` -> PKCE verifier, for ten
- * minutes) and signed-in sessions (a random id -> the person's token). Tokens never reach the
- * browser; the session cookie only carries the id.
+ * Server-side state of the web app: signed-in sessions (a random id -> the person's token). Tokens
+ * never reach the browser; the session cookie only carries the id. Logins under way are not kept
+ * here: each browser holds its own in a sealed cookie, so anonymous `/login` requests, however
+ * many, cost the server no memory and cannot push out another browser's login.
  *
  * @since 0.1.0
  */
@@ -12,7 +13,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import { randomBytes } from "node:crypto"
 
@@ -43,12 +43,6 @@ export declare namespace Sessions {
    * @category models
    */
   export interface Service {
-    /** Remembers a login under way: its `state` and PKCE verifier. */
-    readonly begin: (state: string, codeVerifier: Redacted.Redacted<string> | undefined) => Effect.Effect<void>
-    /** Takes (once) the login under way for `state`, if it has not expired. */
-    readonly complete: (
-      state: string
-    ) => Effect.Effect<Option.Option<{ readonly codeVerifier: Redacted.Redacted<string> | undefined }>>
     /** A new session holding `token`. */
     readonly create: (token: Token) => Effect.Effect<Session>
     /** The live session with this id. */
@@ -62,11 +56,9 @@ export declare namespace Sessions {
  * @category models
  */
 export interface Options {
-  /** How long a login may take from `/login` to the callback. Default 10 minutes. */
-  readonly loginTimeout?: Duration.DurationInput | undefined
   /** How long a session lives. Default 8 hours. */
   readonly sessionLifetime?: Duration.DurationInput | undefined
-  /** At most this many logins under way and sessions each (the oldest go first). Default 10 000. */
+  /** At most this many sessions (the oldest go first). Default 10 000. */
   readonly capacity?: number | undefined
 }
 
@@ -86,23 +78,10 @@ const bounded = <V>(map: Map<string, V>, capacity: number) => {
  */
 export const makeMemory = (options: Options = {}): Effect.Effect<Sessions.Service> =>
   Effect.sync(() => {
-    const loginTimeout = Duration.toMillis(options.loginTimeout ?? "10 minutes")
     const sessionLifetime = Duration.toMillis(options.sessionLifetime ?? "8 hours")
     const capacity = options.capacity ?? 10_000
-    const pending = new Map<string, { readonly codeVerifier: Redacted.Redacted<string> | undefined; readonly until: number }>()
     const sessions = new Map<string, Session & { readonly until: number }>()
     return Sessions.of({
-      begin: (state, codeVerifier) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          pending.set(state, { codeVerifier, until: now + loginTimeout })
-          bounded(pending, capacity)
-        }),
-      complete: (state) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          const found = pending.get(state)
-          pending.delete(state)
-          return found !== undefined && found.until > now ? Option.some({ codeVerifier: found.codeVerifier }) : Option.none()
-        }),
       create: (token) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis

@@ -14,6 +14,33 @@ const mac = (secret: Redacted.Redacted<string>, name: string, value: string): st
   createHmac("sha256", Redacted.value(secret)).update(`${name}=${value}`).digest("base64url")
 
 /**
+ * The signature alone of `value` under `name`: a token derived from a value the page must not see
+ * (the CSRF token of a session, derived from its id).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const signature = (secret: Redacted.Redacted<string>, name: string, value: string): string => mac(secret, name, value)
+
+/**
+ * Whether `given` is the {@link signature} of `value` (compared in constant time).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const isSignature = (
+  secret: Redacted.Redacted<string>,
+  name: string,
+  value: string,
+  given: string | undefined
+): boolean => {
+  if (given === undefined) return false
+  const a = Buffer.from(given)
+  const b = Buffer.from(mac(secret, name, value))
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
  * `value.signature`, the signature binding the value to the cookie's `name`.
  *
  * @since 0.1.0
@@ -37,9 +64,7 @@ export const verify = (
   const dot = signed.lastIndexOf(".")
   if (dot <= 0) return Option.none()
   const value = signed.slice(0, dot)
-  const given = Buffer.from(signed.slice(dot + 1))
-  const expected = Buffer.from(mac(secret, name, value))
-  return given.length === expected.length && timingSafeEqual(given, expected) ? Option.some(value) : Option.none()
+  return isSignature(secret, name, value, signed.slice(dot + 1)) ? Option.some(value) : Option.none()
 }
 
 const sealKey = (secret: Redacted.Redacted<string>, name: string): Buffer =>

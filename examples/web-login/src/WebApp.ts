@@ -3,14 +3,19 @@
  * PKCE) and shows their profile: the complete version of the FastAPI sketch in anaplan-sdk's
  * documentation, on `@effect/platform` `HttpRouter`.
  *
- * - `GET /login` sends the browser to Anaplan's login page; the `state` goes along in a signed,
- *   `HttpOnly`, `SameSite=Lax` cookie, the PKCE verifier stays on the server.
- * - `GET /oauth/callback` checks the cookie's signature and that the `state` came back unchanged
- *   (else `400`), exchanges the code for a token and keeps it in a server-side session; the browser
- *   only gets a random session id.
+ * - `GET /login` sends the browser to Anaplan's login page; the login under way (`state`, PKCE
+ *   verifier, deadline) goes along in a sealed (AES-256-GCM), `HttpOnly`, `SameSite=Lax` cookie, so
+ *   the server keeps nothing per anonymous visitor and a flood of `/login` evicts no one's login.
+ * - `GET /oauth/callback` opens the cookie and checks that the `state` came back unchanged (else
+ *   `400`), exchanges the code for a token and keeps it in a server-side session; the browser only
+ *   gets a random session id.
  * - `GET /profile` calls `/2/0/users/me` with the session's token, refreshing it first when it
  *   is about to expire (or when Anaplan rejects it); when the refresh is refused
  *   (`InvalidCredentials`) the session ends with a `401` page that links to `/login`.
+ * - `POST /logout` (a form with the session's CSRF token, from this origin) logs the token out at
+ *   Anaplan (`POST /token/logout`) and ends the session; a `GET` is refused (`405`).
+ * - Every page sends a Content-Security-Policy (nothing but this origin's forms; `frame-ancestors
+ *   'none'`), `Referrer-Policy: same-origin` and `X-Content-Type-Options: nosniff`.
  *
  * @since 0.1.0
  */
@@ -28,11 +33,12 @@ import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as SignedCookie from "./SignedCookie.js"
 import * as Sessions from "./Sessions.js"
@@ -46,6 +52,8 @@ import * as Sessions from "./Sessions.js"
 export interface Settings {
   /** The integration API, for `users/me`. */
   readonly apiUrl: string
+  /** The authentication service, for logging tokens out. */
+  readonly authUrl: string
   /** The key signing the `state` cookie; at least 32 characters. */
   readonly cookieSecret: Redacted.Redacted<string>
   /** Mark cookies `Secure` (the app is served over HTTPS). */
@@ -59,7 +67,7 @@ export interface Settings {
 export class WebSettings extends Context.Tag("@effect-auth/examples/web-login/WebSettings")<WebSettings, Settings>() {}
 
 /**
- * The cookie holding the signed `state` of a login under way.
+ * The cookie holding the sealed login under way (its `state`, PKCE verifier and deadline).
  *
  * @since 0.1.0
  * @category constants
@@ -77,12 +85,40 @@ export const sessionCookie = "session"
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
+/**
+ * The headers of every response: no script, style, frame or plugin from anywhere, forms only to this
+ * origin, never framed (clickjacking), no referrer to other sites (the callback's URL carries the
+ * code; within the site the browser keeps sending `Origin`, which `POST /logout` checks).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const securityHeaders = {
+  "content-security-policy": "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "referrer-policy": "same-origin",
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store"
+}
+
 const page = (status: number, title: string, body: string) =>
   HttpServerResponse.text(
     `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
       `<body><h1 id="title">${escapeHtml(title)}</h1>${body}</body></html>`,
     { status, contentType: "text/html; charset=utf-8" }
   )
+
+/** How long a login may take from `/login` to the callback. */
+const loginTimeout = Duration.minutes(10)
+
+/** The login under way, sealed in the state cookie. */
+const Pending = Schema.parseJson(Schema.Struct({
+  state: Schema.String,
+  codeVerifier: Schema.optional(Schema.String),
+  until: Schema.Number
+}))
+
+/** The CSRF token of a session: the session id's signature, so the page never carries the id. */
+const csrfToken = (settings: Settings, sessionId: string) => SignedCookie.signature(settings.cookieSecret, "csrf", sessionId)
 
 const cookieOptions = (settings: Settings, maxAge: Duration.DurationInput) => ({
   httpOnly: true,
@@ -130,7 +166,8 @@ const profile = Effect.gen(function*() {
     `Signed in as ${user.firstName} ${user.lastName}`,
     `<dl><dt>Email</dt><dd id="email">${escapeHtml(user.email)}</dd>` +
       `<dt>Anaplan user id</dt><dd id="user-id">${escapeHtml(user.id)}</dd></dl>` +
-      `<p><a id="logout" href="/logout">Sign out</a></p>`
+      `<form method="post" action="/logout"><input type="hidden" name="csrf" value="${csrfToken(settings, session.id)}">` +
+      `<button id="logout" type="submit">Sign out</button></form>`
   )
 }).pipe(
   Effect.catchTags({
@@ -162,12 +199,17 @@ const unavailable = (error: { readonly _tag: string; readonly message: string })
 const login = Effect.gen(function*() {
   const settings = yield* WebSettings
   const { codeVerifier, state, url } = yield* (yield* AnaplanOAuth.AnaplanOAuth).authorizationUrl()
-  yield* (yield* Sessions.Sessions).begin(state, codeVerifier)
+  const now = yield* Clock.currentTimeMillis
+  const pending = Schema.encodeSync(Pending)({
+    state,
+    codeVerifier: codeVerifier === undefined ? undefined : Redacted.value(codeVerifier),
+    until: now + Duration.toMillis(loginTimeout)
+  })
   return HttpServerResponse.redirect(url, { status: 302 }).pipe(
     HttpServerResponse.unsafeSetCookie(
       stateCookie,
-      SignedCookie.sign(settings.cookieSecret, stateCookie, state),
-      cookieOptions(settings, "10 minutes")
+      SignedCookie.seal(settings.cookieSecret, stateCookie, pending),
+      cookieOptions(settings, loginTimeout)
     )
   )
 })
@@ -184,16 +226,23 @@ const callback = Effect.gen(function*() {
   const oauth = yield* AnaplanOAuth.AnaplanOAuth
   const redirectUrl = new URL(request.url, "http://callback.invalid")
   const returned = redirectUrl.searchParams.get("state")
-  const expected = SignedCookie.verify(settings.cookieSecret, stateCookie, request.cookies[stateCookie])
-  if (Option.isNone(expected)) {
+  const pending = SignedCookie.unseal(settings.cookieSecret, stateCookie, request.cookies[stateCookie]).pipe(
+    Option.flatMap(Schema.decodeOption(Pending))
+  )
+  if (Option.isNone(pending)) {
     return badRequest(settings, "The sign-in cookie is missing or has been tampered with (cookies blocked, or the link was opened in another browser).")
   }
-  if (returned !== expected.value) {
+  if (returned !== pending.value.state) {
     return badRequest(settings, "The state returned by Anaplan does not match this browser's sign-in.")
   }
-  const pending = yield* sessions.complete(expected.value)
-  if (Option.isNone(pending)) return badRequest(settings, "This sign-in has expired or was already used.")
-  const token = yield* oauth.fetchToken(redirectUrl.href, { state: expected.value, codeVerifier: pending.value.codeVerifier })
+  if (pending.value.until <= (yield* Clock.currentTimeMillis)) {
+    return badRequest(settings, "This sign-in has expired or was already used.")
+  }
+  const { codeVerifier, state } = pending.value
+  const token = yield* oauth.fetchToken(redirectUrl.href, {
+    state,
+    codeVerifier: codeVerifier === undefined ? undefined : Redacted.make(codeVerifier)
+  })
   const session = yield* sessions.create(token)
   return HttpServerResponse.redirect("/profile", { status: 302 }).pipe(
     clearCookie(settings, stateCookie),
@@ -208,18 +257,53 @@ const callback = Effect.gen(function*() {
   Effect.catchAll((error) => Effect.succeed(unavailable(error)))
 )
 
+/** A form post from another site: its `Origin` (sent by browsers with every `POST`) names another host. */
+const crossOrigin = (request: HttpServerRequest.HttpServerRequest) => {
+  const origin = request.headers["origin"]
+  if (origin === undefined) return false
+  try {
+    return new URL(origin).host !== request.headers["host"]
+  } catch {
+    return true
+  }
+}
+
+const LogoutForm = Schema.Struct({ csrf: Schema.optional(Schema.String) })
+
 const logout = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const settings = yield* WebSettings
-  const id = request.cookies[sessionCookie]
-  if (id !== undefined) yield* (yield* Sessions.Sessions).remove(id)
-  return page(200, "Signed out", loginAgain).pipe(clearCookie(settings, sessionCookie))
+  const sessions = yield* Sessions.Sessions
+  const refused = page(403, "Sign-out could not be verified", `<p id="error">This sign-out request did not come from this site's page.</p>`)
+  // A post from another site carries no `SameSite=Lax` cookie: refused before anything is touched.
+  if (crossOrigin(request)) return refused
+  const found = yield* sessions.get(request.cookies[sessionCookie])
+  if (Option.isNone(found)) return page(200, "Signed out", loginAgain)
+  const session = found.value
+  const form = yield* HttpServerRequest.schemaBodyUrlParams(LogoutForm).pipe(Effect.orElseSucceed(() => ({ csrf: undefined })))
+  if (!SignedCookie.isSignature(settings.cookieSecret, "csrf", session.id, form.csrf)) return refused
+  yield* sessions.remove(session.id)
+  // The token dies at Anaplan too: a copy taken from this session is worth nothing.
+  const token = yield* SynchronizedRef.get(session.token)
+  const revoked = yield* AnaplanAuth.logout(token, { authUrl: settings.authUrl }).pipe(
+    Effect.as(true),
+    Effect.catchAll((error) => Effect.as(Effect.logWarning("sign-out: Anaplan did not log the token out", error._tag), false))
+  )
+  return page(200, "Signed out", `${revoked ? "" : `<p id="warning">Anaplan could not be reached to end the token; it expires on its own.</p>`}${loginAgain}`)
+    .pipe(clearCookie(settings, sessionCookie))
 })
+
+const logoutByGet = Effect.succeed(
+  page(405, "Sign out from the profile page", `<p>Signing out is a button on <a href="/profile">your profile</a>.</p>`).pipe(
+    HttpServerResponse.setHeader("allow", "POST")
+  )
+)
 
 const home = Effect.succeed(page(200, "Anaplan profile demo", `${loginAgain}<p><a href="/profile">Your profile</a></p>`))
 
 /**
- * The routes: `/`, `/login`, `/oauth/callback`, `/profile`, `/logout`.
+ * The routes: `/`, `/login`, `/oauth/callback`, `/profile`, `POST /logout`; every response with
+ * {@link securityHeaders}.
  *
  * @since 0.1.0
  * @category routes
@@ -229,11 +313,14 @@ export const router = HttpRouter.empty.pipe(
   HttpRouter.get("/login", login),
   HttpRouter.get("/oauth/callback", callback),
   HttpRouter.get("/profile", profile),
-  HttpRouter.get("/logout", logout)
+  HttpRouter.post("/logout", logout),
+  HttpRouter.get("/logout", logoutByGet),
+  HttpRouter.use(Effect.map(HttpServerResponse.setHeaders(securityHeaders)))
 )
 
 /**
  * The settings from `Config`: `ANAPLAN_API_URL` (default `https://api.anaplan.com`),
+ * `ANAPLAN_AUTH_URL` (default `https://auth.anaplan.com`),
  * `SESSION_SECRET` (at least 32 characters), `SECURE_COOKIES` (default: whether
  * `ANAPLAN_REDIRECT_URI` is `https:`).
  *
@@ -242,6 +329,7 @@ export const router = HttpRouter.empty.pipe(
  */
 export const settingsConfig: Config.Config<Settings> = Config.all({
   apiUrl: Config.withDefault(Config.nonEmptyString("ANAPLAN_API_URL"), AnaplanAuth.defaultApiUrl),
+  authUrl: Config.withDefault(Config.nonEmptyString("ANAPLAN_AUTH_URL"), AnaplanOAuth.defaultAuthUrl),
   cookieSecret: Config.redacted("SESSION_SECRET").pipe(
     Config.validate({
       message: "SESSION_SECRET must be at least 32 random characters (e.g. `openssl rand -base64 32`)",

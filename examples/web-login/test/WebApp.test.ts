@@ -207,4 +207,106 @@ describe("examples/web-login", () => {
       assert.strictEqual(anonymous.status, 302)
       assert.strictEqual(anonymous.headers.get("location"), "/login")
     }))
+
+  const signIn = (page: Page, appUrl: string, start = "/login") =>
+    Effect.promise(async () => {
+      await page.goto(`${appUrl}${start}`)
+      await page.fill("#email", "demo@example.com")
+      await page.fill("#password", "demo-password")
+      await Promise.all([page.waitForURL(`${appUrl}/profile`), page.click("#login")])
+    })
+
+  /** A page on another site (`localhost` is not the same site as `127.0.0.1`). */
+  const otherSite = (html: string) =>
+    Effect.acquireRelease(
+      Effect.async<{ url: string; close: () => void }>((resume) => {
+        const other = createServer((_req, res) => {
+          res.writeHead(200, { "content-type": "text/html" })
+          res.end(html)
+        })
+        other.listen(0, "127.0.0.1", () => {
+          const address = other.address()
+          const port = typeof address === "object" && address !== null ? address.port : 0
+          resume(Effect.succeed({ url: `http://localhost:${port}/`, close: () => (other.closeAllConnections(), other.close()) }))
+        })
+      }),
+      (site) => Effect.sync(site.close)
+    )
+
+  it.scopedLive.skipIf(!hasChromium)(
+    "sign-out is a POST with a CSRF token from this site that also logs the token out at Anaplan; pages send CSP (frame-ancestors 'none') and a Referrer-Policy",
+    () =>
+      Effect.gen(function*() {
+        const { appUrl, browser, server } = yield* setup
+        const { context, page } = yield* newPage(browser)
+        yield* signIn(page, appUrl)
+        const headers = (yield* Effect.promise(() => page.reload()))!.headers()
+        assert.include(headers["content-security-policy"], "frame-ancestors 'none'")
+        assert.include(headers["content-security-policy"], "default-src 'none'")
+        assert.strictEqual(headers["referrer-policy"], "same-origin")
+        const signedIn = () =>
+          Effect.promise(async () => {
+            await page.goto(`${appUrl}/profile`)
+            return page.url() === `${appUrl}/profile` && (await page.locator("#title").innerText()) === "Signed in as Demo User"
+          })
+
+        // Another site posts a sign-out form (and loads /logout as an image): nothing happens.
+        const attacker = yield* otherSite(
+          `<img src="${appUrl}/logout"><form id="f" method="post" action="${appUrl}/logout">` +
+            `<input name="csrf" value="guessed"></form><script>setTimeout(() => document.getElementById("f").submit(), 200)</script>`
+        )
+        const forged = yield* Effect.promise(async () => {
+          const [response] = await Promise.all([
+            page.waitForResponse((r) => r.url() === `${appUrl}/logout` && r.request().method() === "POST"),
+            page.goto(attacker.url)
+          ])
+          return response.status()
+        })
+        assert.strictEqual(forged, 403)
+        assert.isTrue(yield* signedIn(), "still signed in after the cross-site post")
+
+        // A GET does not sign out; a same-origin post with a wrong token neither.
+        const get = yield* Effect.promise(() => page.goto(`${appUrl}/logout`))
+        assert.strictEqual(get?.status(), 405)
+        yield* Effect.promise(() => page.goto(`${appUrl}/profile`))
+        // (the page itself cannot even try: its Content-Security-Policy allows it no fetch)
+        const blocked = yield* Effect.promise(() =>
+          page.evaluate(() => fetch("/logout", { method: "POST" }).then(() => "sent", () => "blocked"))
+        )
+        assert.strictEqual(blocked, "blocked")
+        const wrongToken = yield* Effect.promise(() =>
+          context.request.post(`${appUrl}/logout`, { form: { csrf: "forged" } }).then((r) => r.status())
+        )
+        assert.strictEqual(wrongToken, 403)
+        assert.isTrue(yield* signedIn(), "still signed in after a forged token")
+        assert.strictEqual((yield* server.counters).logout, 0)
+
+        // The page's own button signs out, here and at Anaplan.
+        yield* Effect.promise(() => Promise.all([page.waitForURL(`${appUrl}/logout`), page.click("#logout")]))
+        assert.strictEqual(yield* text(page, "#title"), "Signed out")
+        assert.strictEqual((yield* server.counters).logout, 1, "the token was logged out at Anaplan")
+        assert.isUndefined((yield* Effect.promise(() => context.cookies(appUrl))).find((c) => c.name === WebApp.sessionCookie))
+        yield* Effect.promise(() => page.goto(`${appUrl}/profile`))
+        assert.isTrue(page.url().startsWith(`${server.url}/auth/prelogin?`), "signed out: /profile leads to the login")
+      })
+  )
+
+  it.scopedLive.skipIf(!hasChromium)("10,000 anonymous GET /login cannot push out a browser's login under way", () =>
+    Effect.gen(function*() {
+      const { appUrl, browser } = yield* setup
+      const { page } = yield* newPage(browser)
+      yield* Effect.promise(() => page.goto(`${appUrl}/login`))
+      const statuses = yield* Effect.forEach(
+        Array.from({ length: 10_000 }, (_, i) => i),
+        () => Effect.promise(() => fetch(`${appUrl}/login`, { redirect: "manual" }).then((r) => (void r.body?.cancel(), r.status))),
+        { concurrency: 32 }
+      )
+      assert.isTrue(statuses.every((status) => status === 302))
+      yield* Effect.promise(async () => {
+        await page.fill("#email", "demo@example.com")
+        await page.fill("#password", "demo-password")
+        await Promise.all([page.waitForURL(`${appUrl}/profile`), page.click("#login")])
+      })
+      assert.strictEqual(yield* text(page, "#title"), "Signed in as Demo User")
+    }), 180_000)
 })

@@ -515,5 +515,47 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.strictEqual(token.length, 1, screen)
         yield* validate(token[0])
       }))
+
+    it.scoped.skipIf(!Cli.runTerminalTests)("$(effect-auth token) asks on the terminal and stdout keeps the token; an empty password is asked again, never sent", () =>
+      Effect.gen(function*() {
+        const { home, server } = yield* setup
+        const before = yield* server.counters
+        const bin = yield* Cli.bundle
+        const script = Path.join(home.dir, "captured.sh")
+        Fs.writeFileSync(script, `T=$(${Cli.quote(process.execPath)} ${Cli.quote(bin)} token); echo "captured=[$T]"\n`)
+        const term = yield* Cli.session(`sh ${Cli.quote(script)}`, { env: home.env })
+        yield* term.waitFor(/No usable login for emu\. Log in now\?/)
+        yield* term.type("y")
+        yield* term.waitFor(/Password for demo@example\.com/)
+        yield* term.press("Enter")
+        yield* term.waitFor(/Nothing typed; try again \(2 more\)/)
+        assert.strictEqual((yield* server.counters).authenticate, before.authenticate, "no empty password is sent")
+        yield* term.type(password, { enter: true })
+        const screen = yield* term.waitFor(/captured=\[[^\]]*\]/)
+        assert.strictEqual(yield* term.exitCode(), 0)
+        assert.notInclude(screen, password)
+        const captured = /captured=\[([^\]]*)\]/.exec(screen)?.[1] ?? ""
+        assert.match(captured, /^[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/, "stdout holds the token alone")
+        yield* validate(captured)
+        assert.strictEqual((yield* server.counters).authenticate, before.authenticate + 1)
+      }))
+
+    it.scoped.skipIf(!Cli.runTerminalTests)("three empty answers to the password prompt end the login without sending anything", () =>
+      Effect.gen(function*() {
+        const { home, server } = yield* setup
+        const before = yield* server.counters
+        const term = yield* Cli.terminal(["login"], { env: home.env })
+        for (const left of ["2 more", "1 more"]) {
+          yield* term.waitFor(/Password for demo@example\.com/)
+          yield* term.press("Enter")
+          yield* term.waitFor(new RegExp(`try again \\(${left}\\)`))
+        }
+        yield* term.press("Enter")
+        const code = yield* term.exitCode()
+        const screen = yield* term.screen
+        assert.notStrictEqual(code, 0)
+        assert.match(screen, /error: .*Nothing was typed.*3 tries.*nothing was sent/)
+        assert.strictEqual((yield* server.counters).authenticate, before.authenticate)
+      }))
   })
 })

@@ -457,7 +457,7 @@ describe("secret-leak audit: effect-auth", () => {
       assert.isAtLeast(proxy.requests().length, 40, "the commands went through the proxy")
       assert.deepStrictEqual(leaks, [])
     }).pipe(Effect.provide(Layer.merge(NodeHttpClient.layerUndici, NodeContext.layer)))
-  }, { timeout: 180_000 })
+  }, { timeout: 300_000 })
 
   it("the audit can fail: a secret in a command's output is reported by name, never by value", () => {
     const audit = SecretAudit.make()

@@ -98,19 +98,20 @@ export const strategy = (
     provider,
     Effect.gen(function*() {
       const values = site.values
+      const resolved = { ...options, allowInsecureHttp: options.allowInsecureHttp ?? internal.allowsInsecureHttp(site) }
       switch (site.method) {
         case "oauth":
           return yield* OAuth2Auth.authorizationCode({
-            ...options,
+            ...resolved,
             redirect: values.redirect_uri === undefined ?
-              (options.redirect ?? LoginAgent.loopback()) :
+              (resolved.redirect ?? LoginAgent.loopback()) :
               internal.redirectOf(values.redirect_uri)
           })
         case "device":
-          return yield* OAuth2Auth.deviceCode(options)
+          return yield* OAuth2Auth.deviceCode(resolved)
         case "refresh_token": {
           const owned = yield* OAuth2Auth.refreshToken({
-            ...options,
+            ...resolved,
             refreshToken: values.refresh_token ?? Redacted.make("")
           })
           return ownRefreshToken(site, provider, owned)
@@ -118,8 +119,8 @@ export const strategy = (
         case "client_credentials": {
           const secret = yield* required(site, provider, values.client_secret, "client_secret")
           return yield* OAuth2Auth.clientCredentials({
-            ...options,
-            client: OAuth2.secretBasic(options.client.clientId, secret)
+            ...resolved,
+            client: OAuth2.secretBasic(resolved.client.clientId, secret)
           })
         }
         default:

@@ -1,8 +1,12 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as ChildProcess from "node:child_process"
@@ -10,6 +14,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { InvalidConfiguration } from "../src/AuthError.js"
+import * as Provider from "../src/Provider.js"
 import * as Sites from "./support/sites.js"
 
 const tempDir = Effect.acquireRelease(
@@ -419,6 +424,55 @@ describe("Sites.resolve", () => {
       assert.include(badFlag.message, "--auth-url: \"ftp://x\" has scheme ftp:")
     }))
 
+  it.effect("allow_insecure_http (a field of every site) lets plain http:// endpoints through, with a warning", () => {
+    const sent: Array<string> = []
+    const warnings: Array<string> = []
+    const http = HttpClient.make((request) => {
+      sent.push(request.url)
+      return Effect.succeed(HttpClientResponse.fromWeb(
+        request,
+        new Response(JSON.stringify({ access_token: "at-1", token_type: "Bearer" }), {
+          headers: { "content-type": "application/json" }
+        })
+      ))
+    })
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
+    })
+    return Effect.gen(function*() {
+      const site = (extra: string) =>
+        [
+          "provider = \"oauth2\"",
+          "method = \"client_credentials\"",
+          "client_id = \"c\"",
+          "client_secret = \"client-secret-1\"",
+          "token_url = \"http://auth.example.invalid/token\"",
+          extra
+        ].join("\n")
+      const c = yield* Sites.parse(`[sites.plain]\n${site("")}\n[sites.allowed]\n${site("allow_insecure_http = true")}\n`, "c.toml")
+      const acquire = (name: string) =>
+        Effect.flatMap(Sites.resolve(c, { site: name, env: {} }), (resolved) =>
+          Effect.flatMap(Sites.plan(Sites.providers, resolved).strategy, (strategy) => strategy.acquire))
+      const refused = yield* Effect.flip(acquire("plain"))
+      assert.strictEqual(refused._tag, "InvalidConfiguration")
+      assert.include(refused.message, "token_url (tokenEndpoint) (http://auth.example.invalid) is plain http://")
+      assert.include(refused.message, "allow_insecure_http = true")
+      assert.deepStrictEqual(sent, [], "nothing was sent in clear")
+      const token = yield* acquire("allowed")
+      assert.strictEqual(Redacted.value(token.accessToken), "at-1")
+      assert.deepStrictEqual(sent, ["http://auth.example.invalid/token"])
+      assert.strictEqual(warnings.length, 1)
+      assert.include(warnings[0], "allowed: OAuth 2: token_url (tokenEndpoint) (http://auth.example.invalid) is plain http://")
+      const env = yield* Sites.resolve(c, { site: "plain", env: { EFFECT_AUTH_ALLOW_INSECURE_HTTP: "true" } })
+      assert.strictEqual(Sites.text(env, "allow_insecure_http"), "true")
+      const bad = yield* failure(Sites.resolve(c, { site: "plain", env: { EFFECT_AUTH_ALLOW_INSECURE_HTTP: "yes" } }))
+      assert.include(bad.message, "is not a value of allow_insecure_http; allowed: true, false")
+    }).pipe(
+      Effect.provideService(HttpClient.HttpClient, http),
+      Effect.provide(Layer.merge(Provider.layerNoInteraction, Logger.replace(Logger.defaultLogger, logger)))
+    )
+  })
+
   it.effect("secrets from flags and the environment are Redacted in the site", () =>
     Effect.gen(function*() {
       const c = yield* Sites.parse(`[sites.a]\nmethod = "token"\n`, "c.toml")
@@ -821,6 +875,52 @@ describe("Sites properties", () => {
         assertKept(fixture, text, ["email = \"me@example.com\"   # my login", "client_id = \"sandbox-client\""])
       }),
     { fastCheck: { numRuns: 200 } }
+  )
+
+  const prototypeName = FastCheck.oneof(
+    FastCheck.constantFrom(
+      "constructor",
+      "toString",
+      "__proto__",
+      "hasOwnProperty",
+      "valueOf",
+      "isPrototypeOf",
+      "__defineGetter__",
+      "toLocaleString"
+    ),
+    FastCheck.stringMatching(/^[A-Za-z0-9_-]{1,12}$/)
+  )
+
+  it.effect.prop(
+    "site names like Object.prototype's members are sites like any other: add, parse, resolve, modify, default, remove",
+    { names: FastCheck.uniqueArray(prototypeName, { minLength: 1, maxLength: 4 }) },
+    ({ names }) =>
+      Effect.gen(function*() {
+        let text = ""
+        for (const name of names) text = yield* Sites.addSite(text, name, { email: `${name}@x` })
+        text = yield* Sites.setDefault(text, names[0])
+        const config = yield* Sites.parse(text, "c.toml")
+        assert.deepStrictEqual(config.sites.map((site) => site.name), names)
+        for (const name of names) {
+          const site = yield* Sites.resolve(config, { site: name, env: {} })
+          assert.strictEqual(Sites.text(site, "email"), `${name}@x`)
+          assert.strictEqual(Sites.plan(Sites.providers, site).storeKey, `${name}/${name}@x`)
+          // the environment and .env are read as own keys only
+          const fromEnv = yield* Sites.resolve(config, { site: name, env: { [`EFFECT_AUTH_EMAIL`]: "env@x" }, dotenv: {} })
+          assert.strictEqual(Sites.text(fromEnv, "email"), "env@x")
+        }
+        assert.strictEqual((yield* Sites.resolve(config, { env: {} })).name, names[0])
+        const modified = yield* Sites.modifySite(text, names[0], { api_url: "https://api.example" })
+        const site = (yield* Sites.parse(modified, "c.toml")).sites.find((candidate) => candidate.name === names[0])
+        assert.strictEqual(site === undefined ? undefined : Sites.text(site, "api_url"), "https://api.example")
+        const removed = yield* Sites.removeSite(modified, names[0], { force: true })
+        assert.deepStrictEqual((yield* Sites.parse(removed, "c.toml")).sites.map((s) => s.name), names.slice(1))
+        // a .env `__proto__` line is dropped (as dotenv does); other such names are plain keys
+        const variables = Sites.parseDotEnv("__proto__=x\nconstructor=y\n")
+        assert.deepStrictEqual(Object.entries(variables), [["constructor", "y"]])
+        assert.isNull(Object.getPrototypeOf(variables))
+      }),
+    { fastCheck: { numRuns: 100 } }
   )
 
   let editsSucceeded = 0

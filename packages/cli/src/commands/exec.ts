@@ -60,7 +60,12 @@ const run = (command: string, args: ReadonlyArray<string>, env: Record<string, s
  */
 export const exec = Command.make(
   "exec",
-  { command: Args.text({ name: "command" }).pipe(Args.withDescription("CMD [ARGS...], after --"), Args.repeated) },
+  {
+    command: Args.text({ name: "COMMAND" }).pipe(
+      Args.withDescription("The command to run and its arguments, after --"),
+      Args.repeated
+    )
+  },
   ({ command }) =>
     Effect.gen(function*() {
       const [program, ...args] = command
@@ -75,4 +80,4 @@ export const exec = Command.make(
       const code = yield* Effect.uninterruptible(run(program, args, plan.environment(token)))
       if (code !== 0) return yield* new Exit({ code })
     })
-).pipe(Command.withDescription("Run CMD with a fresh token in EFFECT_AUTH_TOKEN (and ANAPLAN_AUTH_TOKEN for Anaplan sites)"))
+).pipe(Command.withDescription("Run COMMAND with a fresh token in EFFECT_AUTH_TOKEN (and ANAPLAN_AUTH_TOKEN for Anaplan sites)"))

@@ -16,12 +16,17 @@ import * as Option from "effect/Option"
 import * as Output from "../internal/output.js"
 import { Globals } from "../internal/globals.js"
 import * as Session from "../internal/session.js"
+import * as SiteStrategy from "../internal/siteStrategy.js"
 import * as Providers from "../Providers.js"
 
 const options = (providers: ReadonlyArray<Provider.Provider>) => ({
   method: Options.choice("method", Sites.registry(providers).methods)
     .pipe(Options.withDescription("How to log in; default: the site's method"), Options.optional),
-  email: Options.text("email").pipe(Options.withDescription("The user to log in as"), Options.optional),
+  email: Options.text("email").pipe(
+    Options.withPseudoName("EMAIL"),
+    Options.withDescription("The user to log in as; default: the site's email"),
+    Options.optional
+  ),
   force: Options.boolean("force").pipe(Options.withDescription("Log in again even when a usable login is stored"))
 })
 
@@ -60,7 +65,7 @@ export const make = (providers: ReadonlyArray<Provider.Provider>) =>
       plan.principal !== undefined
         ? Effect.succeed(plan.principal)
         : plan.whoami(token).pipe(
-          Effect.map((user) => user.email),
+          Effect.map(SiteStrategy.principalOf),
           Effect.catchAll(() => Effect.succeed(undefined))
         )
     yield* Session.withStorage(
@@ -77,7 +82,7 @@ export const make = (providers: ReadonlyArray<Provider.Provider>) =>
             const checked = yield* plan.whoami(stored.value).pipe(
               Effect.map((user): { readonly valid: boolean; readonly user: string | undefined } => ({
                 valid: true,
-                user: user.email ?? plan.principal
+                user: SiteStrategy.principalOf(user) ?? plan.principal
               })),
               Effect.catchAll((error) =>
                 Effect.succeed({

@@ -16,6 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs"
 import { UsageError } from "../internal/failure.js"
 import { Globals } from "../internal/globals.js"
+import * as FieldHelp from "../internal/fieldHelp.js"
 import * as Output from "../internal/output.js"
 import * as Prompt from "../internal/prompt.js"
 import * as Session from "../internal/session.js"
@@ -32,6 +33,7 @@ const fieldOptions = (registry: Sites.Registry) =>
       editableOf(registry).map((field) => [
         field,
         Options.text(flag(field)).pipe(
+          Options.withPseudoName(FieldHelp.placeholder(field)),
           Options.withDescription(
             registry.field(field)?.kind === "list" ?
               `${registry.field(field)?.description ?? field} (space- or comma-separated)` :
@@ -58,17 +60,22 @@ const fieldValues = (
   return out
 }
 
-const yes = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Write without asking"))
+const yes = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Write the change without asking"))
+
+const siteName = (description: string) => Args.text({ name: "NAME" }).pipe(Args.withDescription(description))
 
 const readText = (path: string): Effect.Effect<string, InvalidConfiguration> =>
-  Effect.try({
-    try: () => Fs.existsSync(path) ? Fs.readFileSync(path, "utf8") : "",
-    catch: (error) =>
-      new InvalidConfiguration({
-        detail: `Cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
-        hint: "Check the file's permissions, or pass --config FILE."
-      })
-  })
+  Effect.zipRight(
+    Session.notADirectory(path),
+    Effect.try({
+      try: () => Fs.existsSync(path) ? Fs.readFileSync(path, "utf8") : "",
+      catch: (error) =>
+        new InvalidConfiguration({
+          detail: `Cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+          hint: "Check the file's permissions, or pass --config FILE."
+        })
+    })
+  )
 
 /** Shows the change, asks on a terminal unless `--yes`, writes atomically. */
 const apply = (
@@ -120,21 +127,30 @@ const list = (registry: Sites.Registry) => Command.make("list", {}, () =>
         `No sites in ${config.path}. ${registry.addSiteHint}`
       )
     }
-    yield* Output.line(
-      config.sites.map((site) =>
-        `${site.name === defaultSite ? "*" : " "} ${site.name}  ${site.provider}  ${site.method}`
-      ).join("\n")
-    )
+    yield* Output.line(Output.columns([
+      ["  SITE", "PROVIDER", "METHOD"],
+      ...config.sites.map((site) => [`${site.name === defaultSite ? "*" : " "} ${site.name}`, site.provider, site.method])
+    ]))
   })).pipe(Command.withDescription("List the configured sites (* marks the default)"))
 
 const show = (registry: Sites.Registry) => Command.make(
   "show",
-  { name: Args.text({ name: "NAME" }).pipe(Args.optional) },
+  { name: siteName("The site to show; default: --at, default_site or the only site").pipe(Args.optional) },
   ({ name }) =>
     Effect.gen(function*() {
       const globals = yield* Globals
       const config = yield* Session.loadConfig(globals)
-      const site = yield* Session.resolveSite(config, { site: Option.getOrUndefined(name) ?? globals.at })
+      const named = Option.getOrUndefined(name)
+      const known = config.sites.map((site) => site.name)
+      if (named !== undefined && named !== "default" && !known.includes(named)) {
+        return yield* new InvalidConfiguration({
+          detail: `There is no site named ${JSON.stringify(named)} in ${config.path}; ${
+            known.length === 0 ? "no site is configured" : `known sites: ${known.join(", ")}`
+          }`,
+          hint: known.length === 0 ? registry.addSiteHint : `Use one of: ${known.join(", ")}.`
+        })
+      }
+      const site = yield* Session.resolveSite(config, { site: named ?? globals.at })
       const fields: Array<[string, string | ReadonlyArray<string>]> = []
       for (const [field, value] of Object.entries(Sites.fields(site))) {
         if (registry.isSecretField(field) || Redacted.isRedacted(value)) fields.push([field, "(set)"])
@@ -154,7 +170,7 @@ const show = (registry: Sites.Registry) => Command.make(
 const add = (registry: Sites.Registry) => Command.make(
   "add",
   {
-    name: Args.text({ name: "NAME" }),
+    name: siteName("The new site's name (its table is [sites.NAME])"),
     fields: fieldOptions(registry),
     makeDefault: Options.boolean("default").pipe(
       Options.withDescription("Make it the default site (the first site added always is)")
@@ -178,10 +194,10 @@ const add = (registry: Sites.Registry) => Command.make(
 const modify = (registry: Sites.Registry) => Command.make(
   "modify",
   {
-    name: Args.text({ name: "NAME" }),
+    name: siteName("The site to change"),
     fields: fieldOptions(registry),
     unset: Options.choice("unset", registry.fieldNames).pipe(
-      Options.withDescription("Remove a setting from the site's table (repeatable)"),
+      Options.withDescription("Remove a setting from the site's table"),
       Options.repeated
     ),
     makeDefault: Options.boolean("default").pipe(Options.withDescription("Make it the default site")),
@@ -201,8 +217,9 @@ const modify = (registry: Sites.Registry) => Command.make(
 const remove = (registry: Sites.Registry) => Command.make(
   "remove",
   {
-    name: Args.text({ name: "NAME" }),
+    name: siteName("The site to remove"),
     newDefault: Options.text("new-default").pipe(
+      Options.withPseudoName("NAME"),
       Options.withDescription("The default site after removing the default one"),
       Options.optional
     ),
@@ -226,12 +243,21 @@ const remove = (registry: Sites.Registry) => Command.make(
  * @since 0.1.0
  * @category commands
  */
-export const make = (providers: ReadonlyArray<Provider.Provider>) => {
-  const registry = Sites.registry(providers)
-  return Command.make("sites").pipe(
+export const make = (providers: ReadonlyArray<Provider.Provider>) =>
+  Command.make("sites").pipe(
     Command.withDescription("List, show, add, modify and remove sites in the configuration file"),
-    Command.withSubcommands([list(registry), show(registry), add(registry), modify(registry), remove(registry)])
+    Command.withSubcommands(subcommands(providers))
   )
+
+/**
+ * The subcommands of `sites` for a list of providers (for the help and the completions too).
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const subcommands = (providers: ReadonlyArray<Provider.Provider>) => {
+  const registry = Sites.registry(providers)
+  return [list(registry), show(registry), add(registry), modify(registry), remove(registry)] as const
 }
 
 /**

@@ -76,11 +76,7 @@ const table = (rows: ReadonlyArray<Row>): string => {
     r.expires_in_seconds === null ? "-" : Output.formatRemaining(r.expires_in_seconds * 1000),
     r.error ?? r.storage ?? "-"
   ])
-  const header = ["  SITE", "PROVIDER", "METHOD", "STATUS", "EXPIRES IN", "STORAGE"]
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
-  return [header, ...cells]
-    .map((cols) => cols.map((c, i) => i === cols.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd())
-    .join("\n")
+  return Output.columns([["  SITE", "PROVIDER", "METHOD", "STATUS", "EXPIRES IN", "STORAGE"], ...cells])
 }
 
 /**
@@ -93,7 +89,11 @@ export const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const globals = yield* Globals
     const config = yield* Session.loadConfig(globals)
-    const names = config.sites.length > 0
+    // `--at` selects one site; an unknown one fails, naming the configured sites.
+    if (globals.at !== undefined) yield* Session.resolveSite(config, { site: globals.at })
+    const names = globals.at !== undefined
+      ? [globals.at]
+      : config.sites.length > 0
       ? config.sites.map((site) => site.name)
       : [undefined]
     const defaultName = Option.getOrUndefined(config.defaultSite) ?? (names.length === 1 ? names[0] : undefined)

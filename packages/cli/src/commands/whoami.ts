@@ -9,9 +9,11 @@ import * as Effect from "effect/Effect"
 import * as Output from "../internal/output.js"
 import { Globals } from "../internal/globals.js"
 import * as Session from "../internal/session.js"
+import * as SiteStrategy from "../internal/siteStrategy.js"
 
 /**
- * The `whoami` command: Anaplan's `users/me`.
+ * The `whoami` command: the site's user API (Anaplan's `users/me`, OpenID userinfo), or for a
+ * client-credentials site the client the token belongs to.
  *
  * @since 0.1.0
  * @category commands
@@ -31,9 +33,20 @@ export const whoami = Command.make("whoami", {}, () =>
           : error
       )
     )
+    const client = user.client
     yield* globals.json
-      ? Output.json({ site: site.name, email: user.email ?? null, name: user.name ?? null, id: user.id ?? null })
+      ? Output.json({
+        site: site.name,
+        email: user.email ?? null,
+        name: user.name ?? null,
+        id: user.id ?? null,
+        ...(client === undefined ? {} : {
+          client: { client_id: client.clientId, subject: client.subject ?? null, scopes: client.scopes ?? null }
+        })
+      })
       : Output.line(
-        `${user.email ?? "(no email)"}${user.name ? ` (${user.name})` : ""} on ${site.name}`
+        client !== undefined && user.email === undefined
+          ? `${SiteStrategy.describeClient(client)} on ${site.name}`
+          : `${user.email ?? "(no email)"}${user.name ? ` (${user.name})` : ""} on ${site.name}`
       )
   })).pipe(Command.withDescription("Show the signed-in user, from the site's API"))

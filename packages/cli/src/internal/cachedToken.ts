@@ -1,21 +1,28 @@
 /**
- * The cache hit of `effect-auth token`, without loading Effect: when the site keeps its tokens in
- * the secure file (`storage = "file"`) and the stored token is comfortably fresh, read it and
- * print it. This is what a script calls before every request, so it must start about as fast as
- * Node itself.
+ * The cache hit of `effect-auth token`, without loading Effect: when the stored token is
+ * comfortably fresh, read it from the secure file or the system keyring and print it. This is what
+ * a script calls before every request, so it must start about as fast as Node itself.
  *
- * It only ever answers when the answer is certain: anything it does not fully understand (a
- * `.env` file, an `EFFECT_AUTH_*` variable that could change the site, another storage, a file
- * with loose permissions, a token within the refresh margin, any parse error) returns
- * `undefined`, and the full command runs, with its refresh, locking and error messages.
+ * It only ever answers when the answer is certain, and it never interprets the configuration
+ * itself: the full command, after it has loaded, validated and resolved the configuration and
+ * printed a token, records where that token lives (`remember`), together with the identity of the
+ * configuration file (device, inode, size, modification and change times) and of this program
+ * (its `package.json`).
+ * The cache hit follows that record only while both are unchanged, so a config with an unknown key
+ * or a wrong type, a new site, or an upgrade goes to the full command, which reports what it
+ * reports. Anything else it does not fully understand (a `.env` file, an `EFFECT_AUTH_*` variable
+ * that could change the site, `--json`, a file with loose permissions, a token within the refresh
+ * margin, a keyring that does not answer at once, any parse error) also returns `undefined`, and
+ * the full command runs, with its refresh, locking and error messages.
  *
  * @internal
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as Paths from "@effect-auth/core/Paths"
-import { parse } from "smol-toml"
 import type { Globals } from "./globalsType.js"
+import * as SecretService from "./secretService.js"
 
 /**
  * Variables read only at login time: they cannot change which token `token` prints.
@@ -31,16 +38,29 @@ const loginOnly = new Set([
 ])
 
 /**
- * The largest refresh margin of the CLI's policy (`tokenPolicy.ts`: 5 minutes, less for a token
- * that lives under 25 minutes) plus its largest expiry skew (10 s): a token with more than this
- * left is served by the full command too, so both paths print the same token.
+ * The refresh policy of the CLI's commands (`tokenPolicy.ts` builds its `RefreshPolicy` from
+ * these numbers): a stored token is renewed when less than the smaller of `margin` and
+ * `marginRatio` of its lifetime, plus the smaller of `expirySkew` and `skewRatio` of it, is left.
+ *
+ * @internal
  */
-const freshFor = 5 * 60_000 + 10_000
+export const commandPolicy = {
+  marginMillis: 5 * 60_000,
+  marginRatio: 0.2,
+  expirySkewMillis: 10_000,
+  skewRatio: 1
+} as const
+
+/** How long the cache hit waits for the keyring before leaving the answer to the full command. */
+const keyringTimeoutMillis = 250
+
+/** The record's file, in the default state directory. */
+const recordFile = (env: NodeJS.ProcessEnv) => Path.join(Paths.stateDirectory(env), "token-cache.json")
 
 type Table = Record<string, unknown>
 
 const isTable = (value: unknown): value is Table =>
-  typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  typeof value === "object" && value !== null && !Array.isArray(value)
 
 const text = (value: unknown): string | undefined => typeof value === "string" && value !== "" ? value : undefined
 
@@ -51,8 +71,157 @@ const configPath = (globals: Globals, env: NodeJS.ProcessEnv): string =>
 const private0600 = (stat: Fs.Stats) =>
   (stat.mode & 0o077) === 0 && (typeof process.getuid !== "function" || stat.uid === process.getuid())
 
+/** The identity of a file: any write, replacement or `touch` changes it. */
+const identity = (file: string): string => {
+  const s = Fs.statSync(file, { bigint: true })
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`
+}
+
 /**
- * The stored access token when it can be printed with certainty, else `undefined`.
+ * This program: the identity of the package's `package.json`, the nearest above this module (in
+ * the bundle and in the source alike), which an install or upgrade rewrites, so that a new version
+ * answers nothing from an old version's record.
+ */
+const program = (): string => {
+  let dir = Path.dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++) {
+    try {
+      return identity(Path.join(dir, "package.json"))
+    } catch {
+      dir = Path.dirname(dir)
+    }
+  }
+  return "unknown"
+}
+
+/** The record's entry for one command line: which config file, and which site it selects (or the default). */
+const entryKey = (globals: Globals, env: NodeJS.ProcessEnv, site: string | undefined = globals.at ?? env.EFFECT_AUTH_SITE): string =>
+  `${configPath(globals, env)}\n${site ?? ""}`
+
+/** Where the full command found the token, as {@link remember} records it. */
+export type Location =
+  | { readonly storage: "file"; readonly key: string; readonly file: string }
+  | { readonly storage: "keyring"; readonly key: string; readonly service: string }
+
+interface Entry {
+  readonly config: string
+  readonly program: string
+  readonly location: Location
+}
+
+/** Whether the environment leaves the answer to the config file alone (no variable, no `.env`). */
+const plainEnvironment = (env: NodeJS.ProcessEnv): boolean => {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("EFFECT_AUTH_") && !loginOnly.has(name)) return false
+  }
+  return !Fs.existsSync(".env")
+}
+
+const readRecord = (env: NodeJS.ProcessEnv): Table => {
+  const file = recordFile(env)
+  if (!private0600(Fs.statSync(file))) return {}
+  const record: unknown = JSON.parse(Fs.readFileSync(file, "utf8"))
+  return isTable(record) && record.version === 1 && isTable(record.entries) ? record.entries : {}
+}
+
+const asLocation = (value: unknown): Location | undefined => {
+  if (!isTable(value)) return undefined
+  const key = text(value.key)
+  if (key === undefined) return undefined
+  if (value.storage === "file" && text(value.file) !== undefined) return { storage: "file", key, file: String(value.file) }
+  if (value.storage === "keyring" && text(value.service) !== undefined) {
+    return { storage: "keyring", key, service: String(value.service) }
+  }
+  return undefined
+}
+
+/**
+ * Records, after the full command printed a token of `site`, where it lives, for the cache hit of
+ * the same command line (and of `--at site`, which selects the same). Only when the environment
+ * left the answer to the config file alone; best effort (a failure only means the next call takes
+ * the full path too).
+ *
+ * @internal
+ */
+export const remember = (
+  globals: Globals,
+  site: string,
+  location: Location,
+  env: NodeJS.ProcessEnv = process.env
+): void => {
+  try {
+    if (!plainEnvironment(env)) return
+    const file = recordFile(env)
+    let entries: Table = {}
+    try {
+      entries = readRecord(env)
+    } catch {
+      // none yet, or unreadable: start afresh
+    }
+    const entry: Entry = { config: identity(configPath(globals, env)), program: program(), location }
+    const keys = new Set([entryKey(globals, env), entryKey(globals, env, site)])
+    // a handful of entries (config files x sites) at most: keep the latest 16
+    const kept = Object.entries(entries).filter(([key]) => !keys.has(key)).slice(-14)
+    const contents = JSON.stringify({
+      version: 1,
+      entries: Object.fromEntries([...kept, ...[...keys].map((key) => [key, entry] as const)])
+    })
+    Fs.mkdirSync(Path.dirname(file), { recursive: true, mode: 0o700 })
+    const temporary = `${file}.${process.pid}.tmp`
+    Fs.writeFileSync(temporary, contents, { mode: 0o600 })
+    Fs.renameSync(temporary, file)
+  } catch {
+    // best effort
+  }
+}
+
+/**
+ * Where the token lives when the record still holds for this command line, else `undefined`.
+ *
+ * @internal
+ */
+export const locate = (globals: Globals, env: NodeJS.ProcessEnv = process.env): Location | undefined => {
+  try {
+    if (globals.json || !plainEnvironment(env)) return undefined
+    const entry = readRecord(env)[entryKey(globals, env)]
+    if (!isTable(entry) || entry.config !== identity(configPath(globals, env)) || entry.program !== program()) {
+      return undefined
+    }
+    return asLocation(entry.location)
+  } catch {
+    return undefined
+  }
+}
+
+/** The stored entry's access token when it is printable and fresh under {@link commandPolicy}. */
+const freshValue = (entry: unknown, now: number): string | undefined => {
+  if (typeof entry !== "string") return undefined
+  const token: unknown = JSON.parse(entry)
+  if (!isTable(token)) return undefined
+  const value = text(token.accessToken)
+  if (value === undefined || /\s/.test(value) || typeof token.tokenType !== "string") return undefined
+  if (token.expiresAt === null) return value
+  const expires = typeof token.expiresAt === "string" ? Date.parse(token.expiresAt) : Number.NaN
+  const issued = typeof token.issuedAt === "string" ? Date.parse(token.issuedAt) : Number.NaN
+  const lifetime = Math.max(0, expires - issued)
+  if (!Number.isFinite(lifetime)) return undefined
+  const due = Math.min(commandPolicy.marginMillis, lifetime * commandPolicy.marginRatio) +
+    Math.min(commandPolicy.expirySkewMillis, lifetime * commandPolicy.skewRatio)
+  // a second more than the full command's own rule, so that both print the same token
+  return expires - now > due + 1_000 ? value : undefined
+}
+
+const fromFile = (location: Location & { readonly storage: "file" }, now: number): string | undefined => {
+  if (!private0600(Fs.statSync(Path.dirname(location.file))) || !private0600(Fs.statSync(location.file))) return undefined
+  // The secure file's layout: `{ "version": 1, "entries": { <key>: <encoded Token> } }`.
+  const contents: unknown = JSON.parse(Fs.readFileSync(location.file, "utf8"))
+  if (!isTable(contents) || contents.version !== 1 || !isTable(contents.entries)) return undefined
+  return freshValue(contents.entries[location.key], now)
+}
+
+/**
+ * The stored access token when it can be printed with certainty, else `undefined`: the secure
+ * file's answer, synchronously (the keyring's is {@link cachedAnswer}'s).
  *
  * @internal
  */
@@ -62,46 +231,34 @@ export const cachedToken = (
   now: number = Date.now()
 ): string | undefined => {
   try {
-    if (globals.json) return undefined
-    for (const name of Object.keys(env)) {
-      if (name.startsWith("EFFECT_AUTH_") && !loginOnly.has(name)) return undefined
-    }
-    if (Fs.existsSync(".env")) return undefined
-    const file = configPath(globals, env)
-    const document = parse(Fs.readFileSync(file, "utf8"))
-    const sites = isTable(document.sites) ? document.sites : {}
-    const names = Object.keys(sites)
-    const name = globals.at ?? text(env.EFFECT_AUTH_SITE) ?? text(document.default_site) ??
-      (names.length === 1 ? names[0] : undefined)
-    if (name === undefined) return undefined
-    const table = sites[name]
-    if (!isTable(table)) return undefined
-    const field = (key: string): unknown => key in table ? table[key] : document[key]
-    const provider = text(field("provider")) ?? "anaplan"
-    const method = text(field("method")) ?? (provider === "anaplan" ? "basic" : "oauth")
-    if (text(field("storage")) !== "file" || method === "token") return undefined
-    const email = text(field("email"))
-    const key = provider === "anaplan" && method === "basic" && email !== undefined ? `${name}/${email}` : name
-    const configured = text(field("state_dir"))
-    const directory = configured === undefined
-      ? Paths.stateDirectory(env)
-      : Path.resolve(Path.dirname(file), configured.replace(/^~(?=$|\/)/, Paths.home(env)))
-    const credentials = Path.join(directory, "credentials.json")
-    if (!private0600(Fs.statSync(directory)) || !private0600(Fs.statSync(credentials))) return undefined
-    // The secure file's layout: `{ "version": 1, "entries": { <key>: <encoded Token> } }`.
-    const contents: unknown = JSON.parse(Fs.readFileSync(credentials, "utf8"))
-    if (!isTable(contents) || contents.version !== 1 || !isTable(contents.entries)) return undefined
-    const entry = contents.entries[key]
-    if (typeof entry !== "string") return undefined
-    const token: unknown = JSON.parse(entry)
-    if (!isTable(token)) return undefined
-    const value = text(token.accessToken)
-    if (value === undefined || /\s/.test(value) || typeof token.tokenType !== "string") return undefined
-    if (token.expiresAt !== null) {
-      const expires = typeof token.expiresAt === "string" ? Date.parse(token.expiresAt) : Number.NaN
-      if (!(expires - now > freshFor)) return undefined
-    }
-    return value
+    const location = locate(globals, env)
+    return location?.storage === "file" ? fromFile(location, now) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * {@link cachedToken}, and for a site whose tokens are in the system keyring (the Secret Service
+ * on Linux) the keyring's answer, read without `@napi-rs/keyring` and bounded by a short timeout.
+ *
+ * @internal
+ */
+export const cachedAnswer = async (
+  globals: Globals,
+  env: NodeJS.ProcessEnv = process.env,
+  now: number = Date.now()
+): Promise<string | undefined> => {
+  try {
+    const location = locate(globals, env)
+    if (location === undefined) return undefined
+    if (location.storage === "file") return fromFile(location, now)
+    if (process.platform !== "linux") return undefined
+    const entry = await SecretService.read(
+      { service: location.service, account: location.key },
+      { address: env.DBUS_SESSION_BUS_ADDRESS, timeoutMillis: keyringTimeoutMillis }
+    )
+    return freshValue(entry, now)
   } catch {
     return undefined
   }

@@ -8,10 +8,12 @@ import type { Globals as GlobalsType } from "./globalsType.js"
 /** @internal */
 export const globalOptions = {
   at: Options.text("at").pipe(
+    Options.withPseudoName("NAME"),
     Options.withDescription("The site to use (a [sites.NAME] table); default: default_site, or the only site"),
     Options.optional
   ),
   config: Options.text("config").pipe(
+    Options.withPseudoName("FILE"),
     Options.withDescription("The configuration file; default: $EFFECT_AUTH_CONFIG or ~/.config/effect-auth/config.toml"),
     Options.optional
   ),

@@ -11,6 +11,14 @@ export const line = (text: string): Effect.Effect<void> => Console.log(text)
 /** A remark on stderr that must not mix with a command's output. @internal */
 export const note = (text: string): Effect.Effect<void> => Console.error(text)
 
+/** Columns aligned two spaces apart (the last one unpadded), one row a line. @internal */
+export const columns = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? []
+  return rows
+    .map((row) => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join("  ").trimEnd())
+    .join("\n")
+}
+
 /** `3m 20s`, `2h 5m`, `expired 4m ago`. @internal */
 export const formatRemaining = (millis: number): string => {
   const abs = Math.abs(millis)

@@ -6,7 +6,7 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Terminal from "@effect/platform/Terminal"
-import type { AuthError, CredentialStoreError, InvalidConfiguration } from "@effect-auth/core/AuthError"
+import { type AuthError, type CredentialStoreError, InvalidConfiguration } from "@effect-auth/core/AuthError"
 import * as CredentialStorage from "@effect-auth/core/CredentialStorage"
 import * as Sites from "@effect-auth/core/Sites"
 import type { Token } from "@effect-auth/core/Token"
@@ -40,11 +40,37 @@ export const dotenv = (): Record<string, string> => {
   }
 }
 
+/** Fails when the configuration path is a directory, saying so (not "check the permissions"). @internal */
+export const notADirectory = (path: string): Effect.Effect<void, InvalidConfiguration> =>
+  Effect.suspend(() => {
+    let isDirectory = false
+    try {
+      isDirectory = Fs.statSync(path).isDirectory()
+    } catch {
+      // Missing or unreadable: the loader says which.
+    }
+    if (!isDirectory) return Effect.void
+    const inside = Path.join(path, "config.toml")
+    return Effect.fail(
+      new InvalidConfiguration({
+        detail: `The configuration path ${path} is a directory, not a file`,
+        hint: Fs.existsSync(inside)
+          ? `Point --config (or EFFECT_AUTH_CONFIG) at the file in it: --config ${inside}.`
+          : "Point --config (or EFFECT_AUTH_CONFIG) at a TOML file, e.g. " + inside + "."
+      })
+    )
+  })
+
 let warned = false
 
 /** Loads the configuration file and prints its warnings (secrets in the file) once, on stderr. @internal */
 export const loadConfig = (globals: Globals): Effect.Effect<Sites.SitesConfig, InvalidConfiguration> =>
-  Effect.tap(Effect.flatMap(Providers.Current, (providers) => Sites.registry(providers).load(configPathOf(globals))), (config) =>
+  Effect.tap(
+    Effect.zipRight(
+      notADirectory(configPathOf(globals)),
+      Effect.flatMap(Providers.Current, (providers) => Sites.registry(providers).load(configPathOf(globals)))
+    ),
+    (config) =>
     warned || config.warnings.length === 0
       ? Effect.void
       : Effect.suspend(() => {

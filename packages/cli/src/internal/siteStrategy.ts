@@ -42,3 +42,25 @@ export const plan = (config: Sites.SitesConfig, site: Sites.Site): Plan => {
     strategy: (ask) => Effect.provide(planned.strategy, Interaction.layer(ask))
   }
 }
+
+/**
+ * Who a token belongs to, in a few words: the email, else the client of a client-credentials
+ * token (`client ID`), else `undefined`.
+ *
+ * @internal
+ */
+export const principalOf = (user: User): string | undefined =>
+  user.email ?? (user.client === undefined ? undefined : `client ${user.client.clientId}`)
+
+/**
+ * The client of a client-credentials token: its id, and the subject and scopes the token says.
+ *
+ * @internal
+ */
+export const describeClient = (client: NonNullable<User["client"]>): string => {
+  const details = [
+    client.subject === undefined ? undefined : `subject ${client.subject}`,
+    client.scopes === undefined || client.scopes.length === 0 ? undefined : `scopes ${client.scopes.join(" ")}`
+  ].filter((part) => part !== undefined)
+  return `client ${client.clientId}${details.length === 0 ? "" : ` (${details.join(", ")})`}`
+}

@@ -98,7 +98,10 @@ export const run = (
       const child = spawn(process.execPath, [bin, ...args], {
         env: options.env,
         cwd: options.cwd ?? options.env.HOME,
-        stdio: ["ignore", "pipe", "pipe"]
+        stdio: ["ignore", "pipe", "pipe"],
+        // A session of its own: no controlling terminal (/dev/tty), as under CI or cron, even when
+        // the tests run in one.
+        detached: true
       })
       let stdout = ""
       let stderr = ""
@@ -148,13 +151,18 @@ const tmux = (args: ReadonlyArray<string>): Effect.Effect<string> =>
       resume(error === null ? Effect.succeed(stdout) : Effect.die(new Error(`tmux ${args[0]}: ${stderr || error.message}`))))
   })
 
-const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`
+/** `word` quoted for sh. */
+export const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`
 
 export interface Terminal {
   /** Types `keys` (literally) and optionally Enter. */
   readonly type: (keys: string, options?: { readonly enter?: boolean }) => Effect.Effect<void>
+  /** Presses a key by its tmux name (`Tab`, `Enter`, `C-u`). */
+  readonly press: (key: string) => Effect.Effect<void>
   /** The visible screen and scrollback. */
   readonly screen: Effect.Effect<string>
+  /** The screen with its ANSI styles (colors, bold) kept. */
+  readonly styledScreen: Effect.Effect<string>
   /** Waits until the screen matches `pattern` (within `timeoutMillis`), returning the screen. */
   readonly waitFor: (pattern: RegExp, timeoutMillis?: number) => Effect.Effect<string>
   /** The exit code, once the command has finished (it writes it to a file). */
@@ -162,23 +170,23 @@ export interface Terminal {
 }
 
 /**
- * Runs the binary in a detached tmux session (a real pty), closed with the scope. The command's
- * exit code is written to a file so that the pane's text stays the binary's own output.
+ * Runs `program` (a shell command line) in a detached tmux session (a real pty, `width` columns,
+ * default 160), closed with the scope. The exit code is written to a file so that the pane's
+ * text stays the program's own output.
  */
-export const terminal = (
-  args: ReadonlyArray<string>,
-  options: { readonly env: Record<string, string> }
+export const session = (
+  program: string,
+  options: { readonly env: Record<string, string>; readonly width?: number }
 ): Effect.Effect<Terminal, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const bin = yield* bundle
     const session = `effect-auth-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
     const codeFile = Path.join(options.env.HOME, `.exit-${session}`)
     const env = Object.entries(options.env).map(([key, value]) => `${key}=${quote(value)}`).join(" ")
-    const command = `cd ${quote(options.env.HOME)} && env -i ${env} TERM=xterm-256color ${quote(process.execPath)} ${
-      quote(bin)
-    } ${args.map(quote).join(" ")}; echo $? > ${quote(codeFile)}; sleep 600`
+    const command = `cd ${quote(options.env.HOME)} && env -i ${env} TERM=xterm-256color ${program}; echo $? > ${
+      quote(codeFile)
+    }; sleep 600`
     yield* Effect.acquireRelease(
-      tmux(["new-session", "-d", "-s", session, "-x", "160", "-y", "40", "sh", "-c", command]),
+      tmux(["new-session", "-d", "-s", session, "-x", String(options.width ?? 160), "-y", "40", "sh", "-c", command]),
       () => Effect.orElse(tmux(["kill-session", "-t", session]), () => Effect.void)
     )
     const screen = tmux(["capture-pane", "-p", "-J", "-S", "-200", "-t", session])
@@ -198,7 +206,9 @@ export const terminal = (
         Effect.asVoid(tmux(["send-keys", "-t", session, "-l", keys]).pipe(
           Effect.zipRight(typeOptions?.enter === true ? tmux(["send-keys", "-t", session, "Enter"]) : Effect.void)
         )),
+      press: (key) => Effect.asVoid(tmux(["send-keys", "-t", session, key])),
       screen,
+      styledScreen: tmux(["capture-pane", "-p", "-e", "-S", "-200", "-t", session]),
       waitFor: (pattern, timeoutMillis = 15_000) =>
         poll(Effect.map(screen, (text) => pattern.test(text) ? text : undefined), String(pattern), timeoutMillis),
       exitCode: (timeoutMillis = 15_000) =>
@@ -208,4 +218,39 @@ export const terminal = (
           timeoutMillis
         )
     } satisfies Terminal
+  })
+
+/** Runs the binary with `args` in a tmux session (see {@link session}). */
+export const terminal = (
+  args: ReadonlyArray<string>,
+  options: { readonly env: Record<string, string>; readonly width?: number }
+): Effect.Effect<Terminal, never, Scope.Scope> =>
+  Effect.flatMap(bundle, (bin) =>
+    session(`${quote(process.execPath)} ${quote(bin)} ${args.map(quote).join(" ")}`, options))
+
+/**
+ * A directory holding an `effect-auth` command (the bundled binary), to put first on PATH: what
+ * the completion scripts call.
+ */
+export const binDir = (h: Home): Effect.Effect<string> =>
+  Effect.map(bundle, (bin) => {
+    const dir = Path.join(h.dir, "bin")
+    Fs.mkdirSync(dir, { recursive: true })
+    const wrapper = Path.join(dir, "effect-auth")
+    Fs.writeFileSync(wrapper, `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(bin)} "$@"\n`, { mode: 0o755 })
+    return dir
+  })
+
+/** Runs `file` with `args` to completion (a shell running a script), with `env`. */
+export const runProgram = (
+  file: string,
+  args: ReadonlyArray<string>,
+  options: { readonly env: Record<string, string> }
+): Effect.Effect<Finished> =>
+  Effect.async<Finished>((resume) => {
+    const started = Date.now()
+    execFile(file, args, { env: options.env, cwd: options.env.HOME, encoding: "utf8", timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
+      resume(Effect.succeed({ code, signal: null, stdout, stderr, millis: Date.now() - started }))
+    })
   })

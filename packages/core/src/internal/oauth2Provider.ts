@@ -34,6 +34,17 @@ export const clientFields = {
 /** The site values of {@link clientFields}. @internal */
 export type ClientValues = Provider.Values<typeof clientFields>
 
+/**
+ * The site's `allow_insecure_http` (a field of every site): plain `http://` endpoints on hosts that
+ * are not loopback are accepted, with a warning.
+ *
+ * @internal
+ */
+export const allowsInsecureHttp = (site: Provider.SiteOf<Provider.Fields>): boolean => {
+  const values: Readonly<Record<string, unknown>> = site.values
+  return values["allow_insecure_http"] === "true"
+}
+
 /** @internal */
 export const interactiveMethods: ReadonlySet<string> = new Set(["oauth", "device"])
 

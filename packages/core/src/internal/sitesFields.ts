@@ -47,7 +47,12 @@ const tail: Provider.Fields = {
   ca_file: field("path", "A PEM bundle of certificate authorities trusted in addition to Node's (a TLS-inspecting proxy's)"),
   tls_verify: field("text", "false skips certificate checks: test deployments only, warns, refused for Anaplan's public hosts", {
     choices: ["true", "false"]
-  })
+  }),
+  allow_insecure_http: field(
+    "text",
+    "Accept plain http:// endpoints on hosts that are not loopback (secrets travel in clear; warns): true or false",
+    { choices: ["true", "false"] }
+  )
 }
 
 /** @internal */
@@ -183,7 +188,7 @@ export const checkValue = (registry: Registry, name: string, value: unknown): Ch
     }
   }
   // `tls_verify = false`: a TOML boolean where the choices are true and false.
-  if (typeof value === "boolean" && spec.choices?.includes(String(value))) return { value: String(value) }
+  if (typeof value === "boolean" && spec.choices?.includes(String(value)) === true) return { value: String(value) }
   if (typeof value !== "string") {
     return { error: `expected a string in quotes, got ${describeType(value)}` }
   }

@@ -217,7 +217,17 @@ export const parse = (
     if (errors.length > 0) {
       return Effect.fail(configError(errors.join("\n"), `Edit ${path} and try again.`))
     }
-    const names = [...tables.keys()]
+    // In file order: an object's integer-like keys ("0", "42") would come first.
+    const written = document === undefined ?
+      [] :
+      document.statements.flatMap((statement) =>
+        statement.path[0] === "sites" && statement.path.length >= 2 ? [statement.path[1]] : []
+      )
+    const rank = (name: string) => {
+      const index = written.indexOf(name)
+      return index === -1 ? written.length : index
+    }
+    const names = [...tables.keys()].sort((a, b) => rank(a) - rank(b))
     if (Option.isSome(defaultSite) && !tables.has(defaultSite.value)) {
       warnings.push(
         `${at(["default_site"])}: default_site names ${JSON.stringify(defaultSite.value)}, which is not a site in ${path} (${
