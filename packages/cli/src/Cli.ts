@@ -4,7 +4,6 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Effect from "effect/Effect"
@@ -26,7 +25,9 @@ import * as Failure from "./internal/failure.js"
 import { finish } from "./internal/finish.js"
 import { root } from "./internal/globals.js"
 import * as Help from "./internal/help.js"
+import * as Network from "./internal/network.js"
 import * as Prompt from "./internal/prompt.js"
+import * as Session from "./internal/session.js"
 import { version as internalVersion } from "./internal/version.js"
 import * as Providers from "./Providers.js"
 
@@ -138,7 +139,8 @@ const isVerbose = (argv: ReadonlyArray<string>): boolean => {
 }
 
 /**
- * What the binary runs: the command with Node's context and HTTP client, logs on stderr, and
+ * What the binary runs: the command with Node's context and the HTTP client of the site it works
+ * on (`HttpTransport`: proxy, CA bundle, TLS verification), logs on stderr, and
  * every failure turned into one or two lines on stderr and an exit code (0 ok, 1 error, 2 usage,
  * 4 a login is needed).
  *
@@ -149,7 +151,7 @@ export const main = (argv: ReadonlyArray<string>, options: RunOptions = {}): Eff
   finish(run(argv, options), isVerbose(argv)).pipe(
     // Prompts on the terminal a person is at, also when stdout is captured (`$(effect-auth token)`).
     Effect.provide(Prompt.terminalLayer),
-    Effect.provide(Layer.merge(NodeContext.layer, FetchHttpClient.layer))
+    Effect.provide(Layer.merge(NodeContext.layer, Network.layer(Session.siteFor(Network.globalsIn(argv)))))
   )
 
 /**

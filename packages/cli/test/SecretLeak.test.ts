@@ -4,7 +4,9 @@
  * encrypted key and EFFECT_AUTH_PRIVATE_KEY_PASSPHRASE) and an OAuth refresh_token site (a client
  * secret in the config file, EFFECT_AUTH_REFRESH_TOKEN), plus the failures a user meets (wrong
  * password, wrong passphrase, a spent refresh token, a token the API rejects, a broken config file
- * with a secret on the broken line).
+ * with a secret on the broken line). Every request goes through a real proxy (tinyproxy) that wants
+ * Basic credentials, given in `HTTP_PROXY` (`http://user:password@host:port`); a proxy without
+ * them and one that is down (its URL with a password) are among the failures.
  *
  * The scenario runs twice against one Anaplan emulator: as the shipped binary in real processes
  * (stdout and stderr captured), and in this process through `Cli.main` with a recording tracer and
@@ -24,6 +26,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as Network from "../../core/test/support/network.js"
 import * as CliMain from "../src/Cli.js"
 import * as Cli from "./support/cli.js"
 
@@ -32,6 +35,9 @@ const password = demo.password ?? "demo-password"
 const wrongPassword = "not-the-password-7c1e"
 const wrongPassphrase = "not-the-passphrase-7c1e"
 const brokenLineSecret = "broken-line-secret-5d2b9a"
+// tinyproxy takes letters, digits and a few marks in a password; the wrong one has characters a URL escapes.
+const proxyCredentials = { user: "leak-proxy-user", password: "leak-pr0xy-pass-7f3e" }
+const wrongProxyPassword = "not-the-proxy@pass/2b7d"
 const client = {
   clientId: "leak-cli-client",
   clientSecret: "leak-cli-client-secret-93f0",
@@ -202,6 +208,7 @@ describe("secret-leak audit: effect-auth", () => {
         Effect.orDie
       )
       yield* Cli.bundle
+      const proxy = yield* Network.proxy(proxyCredentials)
 
       const scenario = (mode: Mode) =>
         Effect.gen(function*() {
@@ -210,7 +217,9 @@ describe("secret-leak audit: effect-auth", () => {
           refreshTokens.add(refreshToken)
           Cli.writeConfig(home, config(server.url, certs))
           const credentials = Path.join(home.state, "effect-auth", "credentials.json")
-          const base = mode === "in-process" ? { ...home.env, EFFECT_AUTH_NO_PROMPT: "1" } : home.env
+          // The emulator is plain http on 127.0.0.1: HTTP_PROXY is the variable that applies.
+          const proxied = { ...home.env, HTTP_PROXY: proxy.urlWithCredentials }
+          const base = mode === "in-process" ? { ...proxied, EFFECT_AUTH_NO_PROMPT: "1" } : proxied
 
           const run = (args: ReadonlyArray<string>, env: Record<string, string>, expected: number) =>
             Effect.gen(function*() {
@@ -326,6 +335,10 @@ describe("secret-leak audit: effect-auth", () => {
           for (const args of [["login", "--at", "cert", "--force", v], ["login", "--at", "cert", "--force", v, j]]) {
             yield* run(args, { EFFECT_AUTH_PRIVATE_KEY_PASSPHRASE: wrongPassphrase }, 1)
           }
+          // no proxy credentials (407), a proxy that is down (its URL with a password)
+          yield* run(["login", "--force", v, j], { ...pw, HTTP_PROXY: proxy.url }, 1)
+          const deadProxy = `http://${proxyCredentials.user}:${encodeURIComponent(wrongProxyPassword)}@127.0.0.1:9`
+          yield* run(["login", "--force", v], { ...pw, HTTP_PROXY: deadProxy }, 1)
           // the first refresh token was spent at the first `token --at oauth`
           yield* run(["login", "--at", "oauth", "--force", v], rt, 4)
           yield* run(["login", "--at", "cert", "--force", v], pp, 0)
@@ -380,6 +393,14 @@ describe("secret-leak audit: effect-auth", () => {
         { name: "the private key", value: Fs.readFileSync(certs.clientKeyPath, "utf8") },
         { name: "the client secret", value: client.clientSecret },
         { name: "the secret on a broken config line", value: brokenLineSecret },
+        ...[proxyCredentials.password, wrongProxyPassword].flatMap((secret, i) => {
+          const name = i === 0 ? "the proxy password" : "a wrong proxy password"
+          return [
+            { name, value: secret },
+            { name: `${name} (URL-encoded)`, value: encodeURIComponent(secret) },
+            { name: `${name} (Basic)`, value: Buffer.from(`${proxyCredentials.user}:${secret}`).toString("base64") }
+          ]
+        }),
         ...[...refreshTokens].map((value, i) => ({ name: `refresh token #${i + 1}`, value }))
       ]
       const tokens = [...accessTokens].map((value, i) => ({ name: `access token #${i + 1}`, value }))
@@ -433,6 +454,7 @@ describe("secret-leak audit: effect-auth", () => {
       assert.strictEqual(caught.length, 1, "the audit catches a token a real process printed")
       assert.match(caught[0], /^control: .* contains access token #\d+$/)
       assert.deepStrictEqual(permissionProblems, [], "credentials file 0600 in a 0700 directory after each login")
+      assert.isAtLeast(proxy.requests().length, 40, "the commands went through the proxy")
       assert.deepStrictEqual(leaks, [])
     }).pipe(Effect.provide(Layer.merge(NodeHttpClient.layerUndici, NodeContext.layer)))
   }, { timeout: 300_000 })

@@ -26,12 +26,13 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { InvalidConfiguration } from "./AuthError.js"
-import * as internal from "./internal/httpTransport.js"
+import * as ProxyRoutes from "./internal/proxyRoutes.js"
+import * as Settings from "./internal/transportSettings.js"
 
 /**
  * @since 0.1.0
@@ -70,7 +71,28 @@ export interface Options {
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<HttpClient.HttpClient, InvalidConfiguration, Scope.Scope> =>
-  internal.make(options)
+  Effect.gen(function*() {
+    const settings = yield* Settings.resolve(options)
+    if (!settings.verify) {
+      yield* Effect.logWarning(
+        `${options.site === undefined ? "" : `[${options.site}] `}TLS certificate verification is off (tls_verify = false): ` +
+          "anyone on the network path can read and change this traffic. Use it only for a test deployment."
+      )
+    }
+    // undici loads with the first client, not with this module.
+    const internal = yield* Effect.promise(() => import("./internal/httpTransport.js"))
+    return yield* internal.make(settings)
+  })
+
+/**
+ * Checks `options` as {@link make} does (the proxy URLs, the CA bundle) without building a client
+ * or loading undici: for a program that wants configuration errors before its first request.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const check = (options: Options = {}): Effect.Effect<void, InvalidConfiguration> =>
+  Effect.asVoid(Settings.resolve(options))
 
 /**
  * The client as the `HttpClient` layer.
@@ -101,4 +123,4 @@ export const layerConfig = (
  * @category inspection
  */
 export const proxyFor = (url: string, options: Options = {}): Either.Either<string | undefined, string> =>
-  internal.proxyFor(url, options)
+  Either.map(ProxyRoutes.resolve(options, options.env ?? process.env), (routes) => ProxyRoutes.route(routes, new URL(url))?.display)

@@ -118,6 +118,13 @@ describe("HttpTransport", () => {
         assert.include(message, "HTTPS_PROXY")
         assert.notInclude(message, "hunter2")
       }).pipe(Effect.runPromise))
+    it("check reports an unreadable CA bundle before any request", () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(HttpTransport.check({ caFile: "/nonexistent/corp-ca.pem", site: "corp" }))
+        const message = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
+        assert.include(message, "[corp] Cannot read the CA bundle /nonexistent/corp-ca.pem (ca_file): ENOENT")
+        assert.isTrue(Exit.isSuccess(yield* Effect.exit(HttpTransport.check({ env: { HTTPS_PROXY: "proxy:3128" } }))))
+      }).pipe(Effect.runPromise))
   })
 
   describe.runIf(run)("through a real proxy (tinyproxy) to an HTTPS server with a test CA", () => {

@@ -224,6 +224,34 @@ describe("Sites.load and parse", () => {
     }))
 })
 
+describe("Sites network fields (proxy, ca_file, tls_verify)", () => {
+  it.scoped("tls_verify takes a TOML boolean; ca_file is a path; proxy is secret, warned about only with credentials", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = Path.join(dir, "config.toml")
+      Fs.writeFileSync(
+        file,
+        `[sites.a]\nemail = "a@example.com"\ntls_verify = false\nca_file = "certs/corp.pem"\nproxy = "http://proxy.corp:3128"\n` +
+          `[sites.b]\nemail = "b@example.com"\ntls_verify = "true"\nproxy = "http://user:pr0xy-pw@proxy.corp:3128"\n`
+      )
+      const config = yield* Sites.load(file)
+      const a = yield* Sites.resolve(config, { site: "a", env: {} })
+      assert.strictEqual(Sites.text(a, "tls_verify"), "false")
+      assert.strictEqual(Sites.text(a, "ca_file"), Path.join(dir, "certs", "corp.pem"))
+      assert.strictEqual(secret(Sites.secret(a, "proxy")), "http://proxy.corp:3128")
+      const b = yield* Sites.resolve(config, { site: "b", env: { EFFECT_AUTH_TLS_VERIFY: "false" } })
+      assert.strictEqual(Sites.text(b, "tls_verify"), "false")
+      assert.strictEqual(config.warnings.length, 1)
+      assert.include(config.warnings[0], "sites.b.proxy is written in the config file in plain text")
+      assert.notInclude(config.warnings.join("\n"), "pr0xy-pw")
+
+      Fs.writeFileSync(file, `[sites.c]\ntls_verify = "no"\n`)
+      const error = yield* failure(Sites.load(file))
+      assert.include(error.message, "sites.c.tls_verify")
+      assert.include(error.message, "allowed: true, false")
+    }))
+})
+
 describe("Sites.resolve", () => {
   const config = Sites.parse(
     `email = "default@x"\n[sites.one]\nemail = "one@x"\n[sites.two]\nemail = "two@x"\n`,

@@ -4,16 +4,17 @@
  *
  * @internal
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { finish } from "./finish.js"
 import type { Globals } from "./globalsType.js"
+import * as Network from "./network.js"
 import { printToken } from "./printToken.js"
 import * as Prompt from "./prompt.js"
+import * as Session from "./session.js"
 
 /** @internal */
 export const main = (globals: Globals): Effect.Effect<number> =>
   finish(printToken(globals), globals.verbose).pipe(
-    Effect.provide(Layer.merge(Prompt.terminalLayer, FetchHttpClient.layer))
+    Effect.provide(Layer.merge(Prompt.terminalLayer, Network.layer(Session.siteFor(globals))))
   )

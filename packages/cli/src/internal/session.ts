@@ -22,6 +22,7 @@ import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { Globals } from "./globals.js"
+import * as Network from "./network.js"
 import * as Output from "./output.js"
 import * as Providers from "../Providers.js"
 import * as SiteStrategy from "./siteStrategy.js"
@@ -114,8 +115,24 @@ export const current = (globals: Globals, flags: Flags = {}): Effect.Effect<Sess
   Effect.gen(function*() {
     const config = yield* loadConfig(globals)
     const site = yield* resolveSite(config, { site: globals.at, flags })
+    yield* Network.check(site, dotenv())
     return { globals, config, site, plan: SiteStrategy.plan(config, site) }
   })
+
+/**
+ * The site a command line works on, if it resolves (with the `.env` it was resolved with): what
+ * the HTTP client takes its proxy and TLS settings from.
+ *
+ * @internal
+ */
+export const siteFor = (
+  globals: Globals
+): Effect.Effect<{ readonly site: Sites.Site; readonly dotenv: Readonly<Record<string, string>> } | undefined> =>
+  Effect.gen(function*() {
+    const config = yield* loadConfig(globals)
+    const site = yield* resolveSite(config, { site: globals.at })
+    return { site, dotenv: dotenv() }
+  }).pipe(Effect.orElseSucceed(() => undefined))
 
 /**
  * Runs `effect` with the site's credential storage (a memory store for methods that keep

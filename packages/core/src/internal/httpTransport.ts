@@ -10,17 +10,13 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as Fs from "node:fs/promises"
 import * as Tls from "node:tls"
-import { InvalidConfiguration } from "../AuthError.js"
-import type { Options } from "../HttpTransport.js"
 import { TransportError } from "../TransportError.js"
 import * as ProxyRoutes from "./proxyRoutes.js"
+import type { Settings } from "./transportSettings.js"
 
 /** A certificate our connector refused, with what a message needs. */
 class CertificateProblem extends Error {
@@ -59,36 +55,6 @@ const checked = (connect: Undici.buildConnector.connector, verify: boolean): Und
     )
     socket.destroy()
     callback(problem, null)
-  })
-
-const readCa = (options: Options, env: Readonly<Record<string, string | undefined>>) =>
-  Effect.gen(function*() {
-    if (options.caFile === undefined || options.caFile === "") return undefined
-    const caFile = options.caFile
-    const pem = yield* Effect.tryPromise({
-      try: () => Fs.readFile(caFile, "utf8"),
-      catch: (cause) =>
-        new InvalidConfiguration({
-          site: options.site,
-          detail: `Cannot read the CA bundle ${caFile} (ca_file): ${
-            cause instanceof Error && "code" in cause ? String(cause.code) : "unreadable"
-          }`,
-          hint: "Point ca_file at a readable PEM file with your organisation's certificate authority."
-        })
-    })
-    if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
-      return yield* new InvalidConfiguration({
-        site: options.site,
-        detail: `The CA bundle ${caFile} (ca_file) holds no PEM certificate`,
-        hint: "Give a file with one or more -----BEGIN CERTIFICATE----- blocks."
-      })
-    }
-    // An explicit `ca` replaces Node's store: keep its roots and NODE_EXTRA_CA_CERTS beside ours.
-    const extraFile = env.NODE_EXTRA_CA_CERTS
-    const extra = extraFile === undefined || extraFile === ""
-      ? []
-      : yield* Effect.promise(() => Fs.readFile(extraFile, "utf8").then((text) => [text], () => []))
-    return [...Tls.rootCertificates, ...extra, pem]
   })
 
 const connectCodes = new Set([
@@ -190,29 +156,12 @@ const fail = (request: HttpClientRequest.HttpClientRequest, error: TransportErro
     new HttpClientError.RequestError({ request, reason: "Transport", cause: error, description: error.message })
   )
 
-/** @internal */
-export const make = (options: Options): Effect.Effect<HttpClient.HttpClient, InvalidConfiguration, Scope.Scope> =>
+/** The client for checked `settings`, its dispatchers closed with the scope. @internal */
+export const make = (settings: Settings): Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const env = options.env ?? process.env
-    const routes = yield* Either.mapLeft(
-      ProxyRoutes.resolve(options, env),
-      (detail) =>
-        new InvalidConfiguration({
-          site: options.site,
-          detail,
-          hint: "Write the proxy as http://host:port, with user:password@ before the host if it needs them."
-        })
-    )
-    const ca = yield* readCa(options, env)
-    const verify = options.tlsVerify !== false
-    if (!verify) {
-      yield* Effect.logWarning(
-        `${options.site === undefined ? "" : `[${options.site}] `}TLS certificate verification is off (tls_verify = false): ` +
-          "anyone on the network path can read and change this traffic. Use it only for a test deployment."
-      )
-    }
-    const alwaysVerify = options.alwaysVerify ?? []
-    const proxyTimeout = Duration.toMillis(options.proxyTimeout ?? Duration.seconds(5))
+    const { alwaysVerify, routes, verify } = settings
+    const ca = settings.ca === undefined ? undefined : [...settings.ca]
+    const proxyTimeout = settings.proxyTimeoutMillis
     const tls = { ...(ca === undefined ? {} : { ca }), rejectUnauthorized: false, maxCachedSessions: 0 }
     const acquire = <D extends Undici.Dispatcher>(build: () => D) =>
       Effect.acquireRelease(Effect.sync(build), (dispatcher) => Effect.promise(() => dispatcher.destroy()))
@@ -265,10 +214,3 @@ export const make = (options: Options): Effect.Effect<HttpClient.HttpClient, Inv
       )
     })
   })
-
-/** The proxy a request to `url` goes through under `options`, without credentials. @internal */
-export const proxyFor = (url: string, options: Options): Either.Either<string | undefined, string> =>
-  Either.map(
-    ProxyRoutes.resolve(options, options.env ?? process.env),
-    (routes) => ProxyRoutes.route(routes, new URL(url))?.display
-  )

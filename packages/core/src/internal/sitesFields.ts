@@ -31,7 +31,7 @@ const head: Provider.Fields = {
   method: field("text", "How the site logs in (the provider's first method by default)")
 }
 
-/** Core's fields that every provider has: a static token, and where tokens are kept. */
+/** Core's fields that every provider has: a static token, where tokens are kept, how the network is reached. */
 const tail: Provider.Fields = {
   token: field("secret", "A static access token, for method \"token\"", { identity: true }),
   storage: field("text", "Where tokens are kept: auto (keyring, else a private file), keyring, file, redis, memory", {
@@ -40,6 +40,14 @@ const tail: Provider.Fields = {
   state_dir: field("path", "The directory of the private credentials file"),
   redis_url: field("url", "The Redis server of storage \"redis\" (redis://...)", { protocols: ["redis:", "rediss:"] }),
   redis_prefix: field("text", "The prefix of the site's Redis keys"),
+  proxy: field(
+    "secret",
+    "The site's HTTP proxy (http://host:port, http://user:password@host:port), overriding HTTPS_PROXY and HTTP_PROXY; \"none\" goes direct"
+  ),
+  ca_file: field("path", "A PEM bundle of certificate authorities trusted in addition to Node's (a TLS-inspecting proxy's)"),
+  tls_verify: field("text", "false skips certificate checks: test deployments only, warns, refused for Anaplan's public hosts", {
+    choices: ["true", "false"]
+  }),
   allow_insecure_http: field(
     "text",
     "Accept plain http:// endpoints on hosts that are not loopback (secrets travel in clear; warns): true or false",

@@ -153,7 +153,8 @@ export const parse = (
         }
         if (checked.value === undefined) continue
         values.set(key, checked.value)
-        if (Fields.isSecret(registry, key)) {
+        // A proxy URL is a secret only when it carries a user and password.
+        if (Fields.isSecret(registry, key) && (key !== "proxy" || /\/\/[^/@]*@/.test(String(raw)))) {
           const holder = registry.fieldNames.find((name) => registry.fields.get(name)?.holds === key)
           warnings.push(
             `${at([...prefix, key])}: ${label(key)} is written in the config file in plain text; it works, ` +

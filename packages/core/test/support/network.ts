@@ -116,6 +116,7 @@ export const proxy = (
     const dir = yield* tempDir("effect-auth-proxy-")
     const port = yield* freePort
     const logFile = Path.join(dir, "tinyproxy.log")
+    let stderr = ""
     Fs.writeFileSync(
       Path.join(dir, "tinyproxy.conf"),
       [
@@ -132,7 +133,7 @@ export const proxy = (
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
         spawn(tinyproxy.path!, ["-d", "-c", Path.join(dir, "tinyproxy.conf")], { stdio: ["ignore", "ignore", "pipe"] })
-      ),
+      ).pipe(Effect.tap((child) => Effect.sync(() => child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))))),
       (child) =>
         Effect.async<void>((resume) => {
           if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
@@ -153,7 +154,7 @@ export const proxy = (
       )
       if (open) break
       if (child.exitCode !== null || Date.now() > deadline) {
-        return yield* Effect.die(new Error(`tinyproxy did not start on port ${port}`))
+        return yield* Effect.die(new Error(`tinyproxy did not start on port ${port}: ${stderr.trim()}`))
       }
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
     }
