@@ -260,6 +260,8 @@ describe("examples/web-login", () => {
             page.waitForResponse((r) => r.url() === `${appUrl}/logout` && r.request().method() === "POST"),
             page.goto(attacker.url)
           ])
+          // the forged post's answer becomes the page: let that navigation finish before the next one
+          await page.waitForURL(`${appUrl}/logout`)
           return response.status()
         })
         assert.strictEqual(forged, 403)

@@ -110,7 +110,7 @@ describe("a client_credentials site", () => {
       })
       assert.strictEqual(server.grants(), 1, "no command above asked the token endpoint again")
       const logout = yield* run(["logout"])
-      assert.strictEqual(logout.code, 0, logout.stderr)
+      assert.strictEqual(logout.code, 0, `${logout.stdout} ${logout.stderr}`)
       for (const done of [show, statusBefore, logoutBefore, json, exec, status, whoami, logout]) {
         assert.notInclude(done.stderr, "is incomplete")
       }

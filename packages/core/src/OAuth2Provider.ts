@@ -28,7 +28,8 @@ import type { Token } from "./Token.js"
 export const clientFields = internal.clientFields
 
 /**
- * A strategy built on first use, with the person check for browser and device logins.
+ * A strategy built on first use, with the person check for browser and device logins;
+ * `revocable = false` (no revocation endpoint known) gives it no `revoke`.
  *
  * @since 0.1.0
  * @category strategies
@@ -36,7 +37,8 @@ export const clientFields = internal.clientFields
 export const lazy: (
   site: Provider.SiteOf<Provider.Fields>,
   provider: string,
-  build: Effect.Effect<AuthStrategy.AuthStrategy, AuthError, HttpClient.HttpClient | LoginAgent.LoginAgent>
+  build: Effect.Effect<AuthStrategy.AuthStrategy, AuthError, HttpClient.HttpClient | LoginAgent.LoginAgent>,
+  revocable?: boolean
 ) => Effect.Effect<AuthStrategy.AuthStrategy, never, HttpClient.HttpClient | Provider.Interaction> = internal.lazy
 
 /**
@@ -130,7 +132,8 @@ export const strategy = (
             "Use oauth, device, refresh_token, client_credentials or token."
           )
       }
-    })
+    }),
+    options.issuer !== undefined || options.endpoints?.revocationEndpoint !== undefined
   )
 
 /**

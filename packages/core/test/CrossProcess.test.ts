@@ -33,7 +33,7 @@ const sum = (summaries: ReadonlyArray<WorkerSummary>, field: "gets" | "validatio
 /** 8 workers calling `get` continuously for ~3 token lifetimes against one emulator. */
 const fleet = (name: string, storage: Storage) =>
   Effect.gen(function*() {
-    const emulator = yield* AnaplanAuthServer.make({ tokenLifetime: `${lifetimeMillis} millis` })
+    const emulator = yield* AnaplanAuthServer.make({ tokenLifetime: `${lifetimeMillis} millis`, rotateOnRefresh: true })
     const script = yield* Processes.bundle("fleetWorker.ts")
     const runMillis = 3 * lifetimeMillis
     const workers = 8
@@ -89,7 +89,7 @@ const fleet = (name: string, storage: Storage) =>
  */
 const killTrials = (name: string, storage: Storage, trials: number) =>
   Effect.gen(function*() {
-    const emulator = yield* AnaplanAuthServer.make({ tokenLifetime: "10 minutes" })
+    const emulator = yield* AnaplanAuthServer.make({ tokenLifetime: "10 minutes", rotateOnRefresh: true })
     const script = yield* Processes.bundle("fleetWorker.ts")
     const args = [JSON.stringify({ mode: "refresh", authUrl: emulator.url, ...policy, ...storage } satisfies WorkerOptions)]
     // the first login, stored for everyone
@@ -157,7 +157,7 @@ const killTrials = (name: string, storage: Storage, trials: number) =>
  */
 const pauseTrials = (redis: RedisServer.Running, trials: number, workers: number, pauseMillis: number) =>
   Effect.gen(function*() {
-    const emulator = yield* AnaplanAuthServer.make({ tokenLifetime: "10 minutes" })
+    const emulator = yield* AnaplanAuthServer.make({ tokenLifetime: "10 minutes", rotateOnRefresh: true })
     const script = yield* Processes.bundle("fleetWorker.ts")
     const base = {
       mode: "refresh",

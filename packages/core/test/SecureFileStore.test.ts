@@ -320,7 +320,7 @@ describe("SecureFileStore", () => {
       const started = Date.now()
       const finished = yield* Effect.all(
         Array.from({ length: processes }, (_, id) =>
-          Processes.run(writer, [directory, String(id), String(writes)], 55_000)),
+          Processes.run(writer, [directory, String(id), String(writes)], 170_000)),
         { concurrency: "unbounded" }
       )
       const elapsed = Date.now() - started
@@ -349,5 +349,5 @@ describe("SecureFileStore", () => {
       assert.strictEqual(mode(file), 0o600)
       assert.strictEqual(mode(directory), 0o700)
       assert.deepStrictEqual(Fs.readdirSync(directory), ["credentials.json"])
-    })), 60_000)
+    })), 180_000)
 })

@@ -98,7 +98,8 @@ export const ownRefreshToken = (
 export const lazy = (
   site: Provider.SiteOf<Provider.Fields>,
   provider: string,
-  build: Build
+  build: Build,
+  revocable: boolean = true
 ): Effect.Effect<AuthStrategy.AuthStrategy, never, HttpClient.HttpClient | Provider.Interaction> =>
   Effect.gen(function*() {
     const context = yield* Effect.context<HttpClient.HttpClient | Provider.Interaction>()
@@ -122,9 +123,12 @@ export const lazy = (
             onNone: () => strategy.acquire,
             onSome: (refresh) => refresh(token)
           })),
-      revoke: (token) =>
-        Effect.flatMap(inner, (strategy) =>
-          Option.match(strategy.revoke, { onNone: () => Effect.void, onSome: (revoke) => revoke(token) }))
+      // Without a revocation endpoint nothing is revoked, so logout builds nothing (and needs no secret).
+      revoke: revocable ?
+        (token) =>
+          Effect.flatMap(inner, (strategy) =>
+            Option.match(strategy.revoke, { onNone: () => Effect.void, onSome: (revoke) => revoke(token) })) :
+        undefined
     })
   })
 
