@@ -653,6 +653,15 @@ describe("Sites editing", () => {
       assert.include(self.message, "cannot be prod")
     }))
 
+  it.effect("removeSite of the last table in a file that starts with blank lines ends (found by the edit property)", () =>
+    Effect.gen(function*() {
+      const text = "\n[sites.a]\npassword = \"p\"\nmethod = \"basic\""
+      const removed = yield* Sites.removeSite(text, "a", { force: true })
+      assert.strictEqual(removed, "")
+      const two = yield* Sites.removeSite("\n\n[sites.a]\nemail = \"a@x\"\n\n[sites.b]\nemail = \"b@x\"\n", "b")
+      assert.strictEqual(two, "\n\n[sites.a]\nemail = \"a@x\"\n")
+    }))
+
   it.effect("setDefault edits default_site in place, or adds it before the first statement", () =>
     Effect.gen(function*() {
       assert.strictEqual(

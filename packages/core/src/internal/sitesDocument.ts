@@ -249,6 +249,8 @@ export const lineNumber = (text: string, offset: number): number => {
 
 /** The start of the line containing `offset`. */
 const startOfLine = (text: string, offset: number): number => {
+  // `lastIndexOf` reads a negative position as 0, so offset 0 would find a newline at 0 itself.
+  if (offset <= 0) return 0
   const index = text.lastIndexOf("\n", offset - 1)
   return index === -1 ? 0 : index + 1
 }
