@@ -149,6 +149,25 @@ describe("AnaplanAuth", () => {
         })
       ))
 
+    it.scoped("a token already past its expiry is not sent to /token/refresh; the engine logs in again", () =>
+      withServer((server) =>
+        Effect.gen(function*() {
+          yield* TestClock.setTime(0)
+          const strategy = yield* AnaplanAuth.basic({ email: demo.email, password, authUrl: server.url })
+          const token = yield* strategy.acquire
+          yield* TestClock.adjust(Duration.millis(lifetime + 1))
+          assert.isTrue(Option.isSome(strategy.refresh))
+          const error = yield* Effect.flip(Option.getOrThrow(strategy.refresh)(token))
+          assert.strictEqual(error._tag, "InvalidCredentials")
+          assert.include(error.message, "expired at 1970-01-01T00:35:00")
+          assert.strictEqual((yield* server.counters).refresh, 0, "nothing was sent")
+          // a token that is still valid is refreshed as before
+          const fresh = yield* strategy.acquire
+          yield* Option.getOrThrow(strategy.refresh)(fresh)
+          assert.strictEqual((yield* server.counters).refresh, 1)
+        })
+      ))
+
     it.scoped("closing the layer's scope logs the token out, unless revokeOnClose is false", () =>
       withServer((server) =>
         Effect.gen(function*() {

@@ -255,8 +255,11 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         assert.strictEqual((yield* run(["login"], { EFFECT_AUTH_PASSWORD: password })).code, 0)
         // Past the token's expiry: the stored login can no longer be renewed.
         yield* Effect.sleep("3 seconds")
+        const before = yield* server.counters
         const out = yield* run(["token"])
         assert.strictEqual(out.code, 4, out.stderr)
+        // Anaplan refreshes only unexpired tokens: the expired one is not sent to /token/refresh.
+        assert.strictEqual((yield* server.counters).refresh, before.refresh, "no refresh request")
         assert.strictEqual(out.stdout, "")
         assert.match(out.stderr, /^error: \[emu\] The login of emu expired at (\d{4}-\d\d-\d\d )?\d\d:\d\d \(\d+ min ago\)\. /)
         assert.match(out.stderr, /\nhint: .*effect-auth login --at emu/)

@@ -185,14 +185,25 @@ const refreshWith = (client: HttpClient.HttpClient, options: CallOptions | undef
   const url = authEndpoint(options, "/token/refresh")
   const context: Context = { site, operation: "Anaplan token refresh" }
   return (token: Token.Token): Effect.Effect<Token.Token, AuthError.AuthError> =>
-    Effect.suspend(() =>
-      tokenCall(client, authRequest("POST", url, anaplanTokenHeader(token)), context, (note) =>
-        new AuthError.InvalidCredentials({
-          site,
-          detail: `Anaplan token refresh: the token was rejected (it expired or was logged out)${note}`,
-          hint: "Log in again."
-        }))
-    ).pipe(traced("refresh", "refresh", site))
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      // Anaplan refreshes only a token that is still valid: an expired one is not sent (it would
+      // cost a round trip and a 401); the engine logs in again, or says that the login expired.
+      token.isFresh(now)
+        ? tokenCall(client, authRequest("POST", url, anaplanTokenHeader(token)), context, (note) =>
+          new AuthError.InvalidCredentials({
+            site,
+            detail: `Anaplan token refresh: the token was rejected (it expired or was logged out)${note}`,
+            hint: "Log in again."
+          }))
+        : Effect.fail(
+          new AuthError.InvalidCredentials({
+            site,
+            detail: `Anaplan token refresh: the token expired at ${
+              DateTime.formatIso(DateTime.unsafeMake(token.expiresAtMillis))
+            }, and Anaplan refreshes only unexpired tokens`,
+            hint: "Log in again."
+          })
+        )).pipe(traced("refresh", "refresh", site))
 }
 
 /** @internal */

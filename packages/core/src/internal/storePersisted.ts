@@ -90,6 +90,13 @@ const sameToken = (a: Token, b: Token): boolean =>
   a === b || Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
 
 /**
+ * Whether another process renewed `token` since it was handed out: a new value, or the same value
+ * with a later expiry (a renewal that extends the token in use, as Anaplan's `/token/refresh` does).
+ */
+const renewedSince = (latest: Token, token: Token): boolean =>
+  !sameToken(latest, token) || latest.expiresAtMillis > token.expiresAtMillis
+
+/**
  * `strategy` made persistent on `store` under `lock` (the public module takes both from the
  * context, so this module imports no value from it).
  *
@@ -242,7 +249,7 @@ export const persisted = (
         return Effect.flatMap(
           usable(latest),
           (fresh) =>
-            fresh && !sameToken(latest, token)
+            fresh && renewedSince(latest, token)
               ? Effect.as(Effect.logDebug("another process already renewed the token").pipe(annotate), latest)
               : renew(latest)
         )
