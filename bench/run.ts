@@ -1,5 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark, prints the figures and writes bench/RESULTS.md.
+ * `npm run bench -- soak cli` runs only the named suites and prints their figures (RESULTS.md is
+ * written only by a run of every suite).
  */
 import * as Effect from "effect/Effect"
 import { writeFileSync } from "node:fs"
@@ -18,9 +20,17 @@ const suites: ReadonlyArray<readonly [string, Effect.Effect<ReadonlyArray<Result
   ["cli", tokenStartup]
 ]
 
+const only = process.argv.slice(2)
+const unknown = only.filter((name) => !suites.some(([suite]) => suite === name))
+if (unknown.length > 0) {
+  console.error(`unknown suite ${unknown.join(", ")}: the suites are ${suites.map(([suite]) => suite).join(", ")}`)
+  process.exit(2)
+}
+
 const main = Effect.gen(function*() {
   const results: Array<Result> = []
   for (const [suite, run] of suites) {
+    if (only.length > 0 && !only.includes(suite)) continue
     console.log(`# ${suite}`)
     for (const result of yield* run) {
       results.push(result)
@@ -39,7 +49,7 @@ const main = Effect.gen(function*() {
     ...results.map((r) => `| ${r.name} | ${r.figure} | ${r.goal} | ${r.met ? "yes" : "no"} | ${r.detail} |`),
     ""
   ]
-  writeFileSync(new URL("./RESULTS.md", import.meta.url), lines.join("\n"))
+  if (only.length === 0) writeFileSync(new URL("./RESULTS.md", import.meta.url), lines.join("\n"))
 })
 
 Effect.runPromise(main).catch((error) => {
