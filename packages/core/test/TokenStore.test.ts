@@ -286,6 +286,43 @@ for (const backend of backends) {
         assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 1, revoke: 0 })
       }))
 
+    it.scoped("refresh serves a token another process extended (same value, later expiry) without refreshing it again", () =>
+      Effect.gen(function*() {
+        const { context, store } = yield* setup
+        const script = yield* Testing.scriptedStrategy()
+        const strategy = yield* TokenStore.persisted(script.strategy, { key, policy }).pipe(Effect.provide(context))
+        const mine = yield* strategy.acquire
+        // Anaplan's /token/refresh: the same token, a later expiry
+        const extended = Testing.makeToken({ value: value(mine), issuedAt: 60_000, lifetime: "1 hour" })
+        yield* store.save(key, extended)
+        const refreshed = yield* Option.getOrThrow(strategy.refresh)(mine)
+        assert.strictEqual(refreshed.expiresAtMillis, extended.expiresAtMillis)
+        assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 0, revoke: 0 })
+      }))
+
+    it.scoped("a refresh rejected because another process renewed the token meanwhile takes that token, with no login", () =>
+      Effect.gen(function*() {
+        const { context, store } = yield* setup
+        const script = yield* Testing.scriptedStrategy()
+        const theirs = Testing.makeToken({ value: "theirs", lifetime: "1 hour", refreshToken: "their-refresh" })
+        // the other process's fenced write lands while this one's refresh is in flight, and the
+        // service refuses the refresh token both spent
+        const racing = AuthStrategy.make({
+          name: "racing",
+          acquire: script.strategy.acquire,
+          refresh: () =>
+            Effect.zipRight(
+              Effect.orDie(store.save(key, theirs)),
+              Effect.fail(new AuthError.InvalidCredentials({ detail: "refresh token already used" }))
+            )
+        })
+        const strategy = yield* TokenStore.persisted(racing, { key, policy }).pipe(Effect.provide(context))
+        const mine = yield* strategy.acquire
+        const next = yield* Option.getOrThrow(strategy.refresh)(mine)
+        assert.strictEqual(value(next), "theirs")
+        assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 0, revoke: 0 }, "no second login")
+      }))
+
     it.scoped("a stored token the service rejects on refresh leads to a new login (non-interactive) under the lock", () =>
       Effect.gen(function*() {
         const { context, store } = yield* setup

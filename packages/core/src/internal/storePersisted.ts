@@ -226,15 +226,28 @@ export const persisted = (
       guarded(refresh(latest)).pipe(
         Effect.flatMap(saved),
         Effect.catchIf(
-          (error) => !strategy.interactive && (error._tag === "InvalidCredentials" || error._tag === "TokenExpired"),
+          (error) => error._tag === "InvalidCredentials" || error._tag === "TokenExpired",
           (error) =>
-            Effect.zipRight(
-              Effect.logWarning("the stored token was rejected by the service; logging in again").pipe(
-                Effect.annotateLogs("error", error.message),
-                annotate
-              ),
-              acquireAndSave
-            )
+            // A process whose lock expired while its store stalled may have renewed the token
+            // meanwhile (its write is fenced, not lost): take that before logging in.
+            Effect.flatMap(Effect.orElseSucceed(load(false), () => Option.none<Token>()), (stored) =>
+              Option.match(Option.filter(stored, (token) => renewedSince(token, latest)), {
+                onSome: (renewed) =>
+                  Effect.flatMap(usable(renewed), (fresh) => fresh ? Effect.succeed(renewed) : Effect.fail(error)),
+                onNone: () => Effect.fail(error)
+              })).pipe(
+                Effect.catchIf(
+                  () => !strategy.interactive,
+                  () =>
+                    Effect.zipRight(
+                      Effect.logWarning("the stored token was rejected by the service; logging in again").pipe(
+                        Effect.annotateLogs("error", error.message),
+                        annotate
+                      ),
+                      acquireAndSave
+                    )
+                )
+              )
         )
       )
 
