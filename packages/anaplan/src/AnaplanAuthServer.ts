@@ -294,6 +294,8 @@ export interface Options {
   readonly oauthClients?: ReadonlyArray<OAuthClient>
   /** How long a device code can be confirmed; default 15 minutes. */
   readonly deviceCodeLifetime?: Duration.DurationInput
+  /** The device grant's polling interval it announces (whole seconds, at least 1); default 5 seconds. */
+  readonly deviceInterval?: Duration.DurationInput
   /**
    * Not Anaplan's behaviour, for testing clients against it: `/token/refresh` answers `201` with a
    * new token value and revokes the old one at once. Default `false`: Anaplan extends the token

@@ -64,7 +64,8 @@ const refreshTokenFor = (server: AnaplanAuthServer.AnaplanAuthServer.Service) =>
     return Option.getOrThrow(token.refreshToken)
   }).pipe(Effect.orDie)
 
-layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
+// a 1 s device polling interval (Anaplan's is 5 s) keeps the device logins short
+layer(Layer.merge(AnaplanAuthServer.layer({ deviceInterval: "1 second" }), NodeHttpClient.layerUndici), {
   excludeTestServices: true,
   timeout: "60 seconds"
 })("effect-auth with OAuth", (it) => {
@@ -164,6 +165,26 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
         yield* term.waitFor(/Logged in to oauth as demo@example\.com until /, 30_000)
         assert.strictEqual(yield* term.exitCode(), 0)
         assert.isAbove((yield* server.counters).deviceCode, 0)
+      }))
+
+    it.scoped.skipIf(!Cli.runTerminalTests)("--verbose log lines print on lines of their own, never inside the spinner's line", () =>
+      Effect.gen(function*() {
+        const { env, server } = yield* setup("device")
+        const term = yield* Cli.terminal(["login", "--verbose"], { env, width: 200 })
+        const polled = /debug: device login: the code is not confirmed yet[^\n]*\n(.|\n)*debug: device login: the code is not confirmed yet/
+        const screen = yield* term.waitFor(polled, 30_000)
+        const codes = screen.match(/\b[A-Z0-9]{4}-?[A-Z0-9]{4}\b/g) ?? []
+        for (const code of codes) yield* server.approveDevice(code, AnaplanAuthServer.demoUser.email)
+        const done = yield* term.waitFor(/Logged in to oauth as demo@example\.com until /, 30_000)
+        assert.strictEqual(yield* term.exitCode(), 0)
+        const lines = done.split("\n")
+        const logs = lines.filter((line) => line.includes("debug: "))
+        assert.isAtLeast(logs.length, 2, done)
+        // each log line starts at the margin: no spinner frame or "Waiting ..." text before it
+        for (const line of logs) assert.match(line, /^debug: /, done)
+        for (const line of lines.filter((line) => line.includes("Waiting for you to confirm"))) {
+          assert.notInclude(line, "debug:", done)
+        }
       }))
   })
 })

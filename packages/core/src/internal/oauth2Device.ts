@@ -154,7 +154,10 @@ export const pollDeviceToken = (
         if (outcome._tag === "Success") return tokenFromBody(outcome.body, tokenOptions)
         switch (outcome.error) {
           case "authorization_pending":
-            return loop(deadline, interval)
+            return Effect.zipRight(
+              Effect.logDebug(`${operation}: the code is not confirmed yet; asking again in ${Duration.format(interval)}`),
+              loop(deadline, interval)
+            )
           case "slow_down":
             return loop(deadline, slower(interval))
           default:

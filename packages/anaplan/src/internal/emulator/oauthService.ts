@@ -28,8 +28,6 @@ import {
 
 /** How long an authorization code can be exchanged: short, as RFC 6749 section 4.1.2 asks. */
 const codeLifetimeMillis = 60_000
-/** The device grant's polling interval (RFC 8628 section 3.2); `slow_down` adds 5 seconds. */
-const deviceIntervalMillis = 5_000
 /** @internal */
 export const defaultScope = "openid profile email offline_access"
 
@@ -354,7 +352,7 @@ const deviceAuthorization: Handler = (state, request, now) =>
       clientId: client.clientId,
       scope: params.get("scope") ?? defaultScope,
       expiresAt: now + state.deviceLifetimeMillis,
-      intervalMillis: deviceIntervalMillis,
+      intervalMillis: state.deviceIntervalMillis,
       lastPollAt: undefined,
       status: { _tag: "Pending" }
     })
@@ -364,7 +362,7 @@ const deviceAuthorization: Handler = (state, request, now) =>
       verification_uri: `${state.url}/activate`,
       verification_uri_complete: `${state.url}/activate?user_code=${userCode}`,
       expires_in: Math.floor(state.deviceLifetimeMillis / 1000),
-      interval: deviceIntervalMillis / 1000
+      interval: state.deviceIntervalMillis / 1000
     }, { "cache-control": "no-store" })
   })
 

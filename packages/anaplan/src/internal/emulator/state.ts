@@ -107,6 +107,8 @@ export interface State {
   /** By device code. */
   readonly devices: Map<string, DeviceRecord>
   readonly deviceLifetimeMillis: number
+  /** The device grant's polling interval, in whole seconds (RFC 8628 `interval`). */
+  readonly deviceIntervalMillis: number
   /** The unfaithful refresh: a new token value each time, the old one revoked. */
   readonly rotateOnRefresh: boolean
   /** Whether ID tokens echo the authorization request's `nonce`. */
@@ -181,6 +183,7 @@ export const makeState = (
     familyExpiry: new Map(),
     devices: new Map(),
     deviceLifetimeMillis: Duration.toMillis(options.deviceCodeLifetime ?? defaults.deviceCodeLifetime),
+    deviceIntervalMillis: Math.max(1, Math.round(Duration.toSeconds(options.deviceInterval ?? "5 seconds"))) * 1000,
     rotateOnRefresh: options.rotateOnRefresh ?? false,
     echoNonce: options.echoNonce ?? false,
     signingKey: privateKey,
