@@ -59,6 +59,11 @@ export interface CommonOptions {
   readonly authUrl?: string | undefined
   /** A label for errors, spans and logs; default `"anaplan"`. */
   readonly site?: string | undefined
+  /**
+   * Accept a plain `http://` `authUrl` on a host that is not loopback, with a warning (passwords
+   * and tokens then travel in clear); default `false`: refused with `InvalidConfiguration`.
+   */
+  readonly allowInsecureHttp?: boolean | undefined
   /** Refresh policy and `revokeOnClose` (default `true`: log out when the layer's scope closes). */
   readonly tokenSource?: TokenSource.MakeOptions | undefined
 }
@@ -122,6 +127,8 @@ export interface CallOptions {
   readonly authUrl?: string | undefined
   /** Default `"anaplan"`. */
   readonly site?: string | undefined
+  /** As {@link CommonOptions.allowInsecureHttp}: a plain `http://` `authUrl` elsewhere than loopback is refused unless set. */
+  readonly allowInsecureHttp?: boolean | undefined
 }
 
 /**

@@ -98,6 +98,11 @@ export interface ClientOptions {
   readonly site?: string | undefined
   /** Timeout of each request; `AuthResponse.defaultTimeout` (30 seconds) by default. */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Accept plain `http://` for `oauthUrl` and `authUrl` on a host that is not loopback, with a
+   * warning (client secrets, codes and tokens then travel in clear); default `false`: refused.
+   */
+  readonly allowInsecureHttp?: boolean | undefined
 }
 
 /**

@@ -53,7 +53,11 @@ const sessionStrategy = (site: Site) =>
     const context = yield* Effect.context<HttpClient.HttpClient>()
     const asker = yield* Provider.asker(site.name)
     const values = site.values
-    const common = { authUrl: values.auth_url ?? AnaplanAuth.defaultAuthUrl, site: site.name }
+    const common = {
+      authUrl: values.auth_url ?? AnaplanAuth.defaultAuthUrl,
+      site: site.name,
+      allowInsecureHttp: OAuth2Provider.allowsInsecureHttp(site)
+    }
     const login = site.method === "certificate" ?
       Effect.gen(function*() {
         const certificate = values.certificate
@@ -122,7 +126,8 @@ const oauthStrategy = (site: Site) =>
         oauthUrl: values.oauth_url,
         region: values.region,
         authUrl: values.auth_url,
-        site: site.name
+        site: site.name,
+        allowInsecureHttp: OAuth2Provider.allowsInsecureHttp(site)
       }
       switch (site.method) {
         case "oauth": {

@@ -1,6 +1,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as RefreshPolicy from "@effect-auth/core/RefreshPolicy"
+import * as Testing from "@effect-auth/core/Testing"
 import type * as Token from "@effect-auth/core/Token"
 import { TokenSource } from "@effect-auth/core/TokenSource"
 import { assert, describe, it, layer } from "@effect/vitest"
@@ -12,6 +13,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
@@ -344,6 +346,41 @@ describe("AnaplanAuth", () => {
         )
         assert.include(String(missing), "ANAPLAN_TOKEN")
       }))
+  })
+
+  describe("plain http:// auth URLs", () => {
+    const insecure = "http://auth.anaplan.invalid"
+    it.scoped("are refused before a password, certificate login or token is sent, naming auth_url", () =>
+      Effect.gen(function*() {
+        const strategy = yield* AnaplanAuth.basic({ email: demo.email, password, authUrl: insecure })
+        const refused = yield* Effect.flip(strategy.acquire)
+        assert.strictEqual(refused._tag, "InvalidConfiguration")
+        assert.include(refused.message, "auth_url (authUrl) (http://auth.anaplan.invalid) is plain http://")
+        assert.include(refused.message, "passwords and tokens would travel in clear")
+        assert.include(refused.message, "allow_insecure_http")
+        assert.notInclude(refused.message, password.pipe(Redacted.value))
+        const token = Testing.makeToken({ lifetime: "1 hour" })
+        for (const call of [AnaplanAuth.refresh(token, { authUrl: insecure }), AnaplanAuth.logout(token, { authUrl: insecure })]) {
+          assert.strictEqual((yield* Effect.flip(call))._tag, "InvalidConfiguration")
+        }
+        assert.strictEqual((yield* Effect.flip(AnaplanAuth.validate(token, { authUrl: insecure })))._tag, "InvalidConfiguration")
+      }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+    it.scoped("with allowInsecureHttp go out, with one warning per URL", () =>
+      Effect.gen(function*() {
+        const warnings: Array<string> = []
+        const logger = Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Warning") warnings.push(String(message))
+        })
+        const strategy = yield* AnaplanAuth.basic({ email: demo.email, password, authUrl: insecure, allowInsecureHttp: true })
+        for (let i = 0; i < 2; i++) {
+          const failed = yield* Effect.flip(strategy.acquire).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+          // sent: the host does not resolve (RFC 2606 .invalid), a network failure, not a refusal
+          assert.strictEqual(failed._tag, "AuthServiceUnavailable", failed.message)
+        }
+        assert.strictEqual(warnings.length, 1, warnings.join("\n"))
+        assert.include(warnings[0], "passwords and tokens travel in clear (allow_insecure_http is set)")
+      }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
   })
 
   describe("single calls", () => {

@@ -109,6 +109,24 @@ const build = <I, S, E, R>(layer: Layer.Layer<I, E, R>, tag: Context.Tag<I, S>) 
   Effect.map(Layer.build(layer), (context) => Context.get(context, tag))
 
 describe("AnaplanOAuth", () => {
+  it.scoped("a plain http:// oauth_url or auth_url on a host that is not loopback is refused, naming the field", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        for (const [field, extra] of [
+          ["oauth_url (oauthUrl)", { oauthUrl: "http://oauth.anaplan.invalid" }],
+          ["auth_url (authUrl)", { authUrl: "http://auth.anaplan.invalid" }]
+        ] as const) {
+          const error = yield* Effect.flip(Effect.flatMap(service(server, extra), (oauth) => oauth.authorizationUrl()))
+          assert.strictEqual(error._tag, "InvalidConfiguration")
+          assert.include(error.message, `${field} (http://`)
+          assert.include(error.message, "client secrets, codes and tokens would travel in clear")
+        }
+        // with allowInsecureHttp it is accepted (with a warning)
+        const allowed = yield* service(server, { oauthUrl: "http://oauth.anaplan.invalid", allowInsecureHttp: true })
+        const request = yield* allowed.authorizationUrl()
+        assert.isTrue(request.url.startsWith("http://oauth.anaplan.invalid/auth/prelogin?"))
+      })))
+
   describe("authorizationUrl", () => {
     it.scoped("points at the prelogin page with client, redirect, scopes, a fresh state and an S256 challenge", () =>
       withServer((server) =>

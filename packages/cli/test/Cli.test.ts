@@ -246,6 +246,32 @@ layer(Layer.merge(AnaplanAuthServer.layer(), NodeHttpClient.layerUndici), {
       }))
   })
 
+  describe("plain http://", () => {
+    it.scoped("an auth_url on plain http:// elsewhere than loopback is refused before the password is sent; allow_insecure_http sends it, warning", () =>
+      Effect.gen(function*() {
+        const { home, run } = yield* setup
+        const insecure = `[sites.clear]
+provider = "anaplan"
+email = "${email}"
+auth_url = "http://auth.anaplan.invalid"
+storage = "file"
+`
+        Cli.writeConfig(home, insecure)
+        const refused = yield* run(["login", "--at", "clear"], { EFFECT_AUTH_PASSWORD: password })
+        assert.strictEqual(refused.code, 1, refused.stderr)
+        assert.match(refused.stderr, /^error: \[clear\] Anaplan: auth_url \(authUrl\) \(http:\/\/auth\.anaplan\.invalid\) is plain http:\/\//)
+        assert.match(refused.stderr, /\nhint: .*allow_insecure_http = true/)
+        noSecretIn(refused.stderr + refused.stdout, "the refusal")
+        Cli.writeConfig(home, `${insecure}allow_insecure_http = true\n`)
+        const sent = yield* run(["login", "--at", "clear"], { EFFECT_AUTH_PASSWORD: password })
+        // sent: the .invalid host does not resolve (RFC 2606), a network failure after one warning
+        assert.notStrictEqual(sent.code, 0, sent.stderr)
+        assert.strictEqual(sent.stderr.match(/^warning: .*passwords and tokens travel in clear/gm)?.length, 1, sent.stderr)
+        assert.notInclude(sent.stderr, "is plain http:// on a host that is not loopback, so")
+        noSecretIn(sent.stderr + sent.stdout, "the warning")
+      }))
+  })
+
   describe("renewal and certificates", () => {
     it.scoped("an expired login says that it expired and when, then how to log in (exit 4)", () =>
       Effect.gen(function*() {

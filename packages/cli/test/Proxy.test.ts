@@ -183,7 +183,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true, timeout: "90 seco
         for (const args of [["login"], ["whoami"]]) {
           const out = yield* network.run(args, { EFFECT_AUTH_PASSWORD: password })
           assert.strictEqual(out.code, 0, out.stderr)
-          assert.include(out.stderr, "warn: [corp] TLS certificate verification is off (tls_verify = false)")
+          assert.include(out.stderr, "warning: [corp] TLS certificate verification is off (tls_verify = false)")
         }
         Cli.writeConfig(
           network.home,

@@ -50,6 +50,15 @@ export const lazy: (
 export const required = internal.required
 
 /**
+ * The site's `allow_insecure_http` (a field of every site): whether plain `http://` endpoints on
+ * hosts that are not loopback are accepted (with a warning) instead of refused.
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const allowsInsecureHttp: (site: Provider.SiteOf<Provider.Fields>) => boolean = internal.allowsInsecureHttp
+
+/**
  * The refresh_token method asks for the configured refresh token only when it logs in.
  *
  * @since 0.1.0

@@ -7,6 +7,7 @@ import * as AuthError from "@effect-auth/core/AuthError"
 import * as AuthHttpClient from "@effect-auth/core/AuthHttpClient"
 import * as AuthResponse from "@effect-auth/core/AuthResponse"
 import * as AuthStrategy from "@effect-auth/core/AuthStrategy"
+import * as OAuth2 from "@effect-auth/core/OAuth2"
 import * as Token from "@effect-auth/core/Token"
 import * as TokenSource from "@effect-auth/core/TokenSource"
 import * as Clock from "effect/Clock"
@@ -33,6 +34,31 @@ const trimSlashes = (url: string): string => url.replace(/\/+$/, "")
 
 const authEndpoint = (options: CallOptions | undefined, path: string): string =>
   `${trimSlashes(options?.authUrl ?? defaultAuthUrl)}${path}`
+
+/** The options of the single calls, from a strategy's options. */
+const callOptions = (options: CallOptions): CallOptions => ({
+  authUrl: options.authUrl,
+  site: options.site,
+  allowInsecureHttp: options.allowInsecureHttp
+})
+
+const warnedInsecure = new Set<string>()
+
+/**
+ * Refuses a plain `http://` auth URL on a host that is not loopback: passwords, certificate
+ * logins and tokens would travel in clear. With `allowInsecureHttp` it warns, once per URL.
+ */
+const secureAuthUrl = (options: CallOptions | undefined): Effect.Effect<void, AuthError.InvalidConfiguration> =>
+  Effect.suspend(() => {
+    const url = options?.authUrl ?? defaultAuthUrl
+    if (url.startsWith("https://") || (options?.allowInsecureHttp === true && warnedInsecure.has(url))) return Effect.void
+    return OAuth2.checkEndpoint("auth_url (authUrl)", url, {
+      site: options?.site ?? defaultSite,
+      allowInsecureHttp: options?.allowInsecureHttp,
+      service: "Anaplan",
+      carries: "passwords and tokens"
+    }).pipe(Effect.tap(() => Effect.sync(() => options?.allowInsecureHttp === true && warnedInsecure.add(url))))
+  })
 
 /** @internal */
 export const apiBase = (apiUrl: string | undefined): string => trimSlashes(apiUrl ?? defaultApiUrl)
@@ -185,7 +211,7 @@ const refreshWith = (client: HttpClient.HttpClient, options: CallOptions | undef
   const url = authEndpoint(options, "/token/refresh")
   const context: Context = { site, operation: "Anaplan token refresh" }
   return (token: Token.Token): Effect.Effect<Token.Token, AuthError.AuthError> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.zipRight(secureAuthUrl(options), Clock.currentTimeMillis).pipe(Effect.flatMap((now) =>
       // Anaplan refreshes only a token that is still valid: an expired one is not sent (it would
       // cost a round trip and a 401); the engine logs in again, or says that the login expired.
       token.isFresh(now)
@@ -203,7 +229,7 @@ const refreshWith = (client: HttpClient.HttpClient, options: CallOptions | undef
             }, and Anaplan refreshes only unexpired tokens`,
             hint: "Log in again."
           })
-        )).pipe(traced("refresh", "refresh", site))
+        ))).pipe(traced("refresh", "refresh", site))
 }
 
 /** @internal */
@@ -216,12 +242,12 @@ const logoutWith = (client: HttpClient.HttpClient, options: CallOptions | undefi
   const url = authEndpoint(options, "/token/logout")
   const context: Context = { site, operation: "Anaplan logout" }
   return (token: Token.Token): Effect.Effect<void, AuthError.AuthError> =>
-    Effect.suspend(() =>
+    Effect.zipRight(secureAuthUrl(options), Effect.suspend(() =>
       Effect.flatMap(AuthResponse.execute(client, authRequest("POST", url, anaplanTokenHeader(token)), context), (response) =>
         isSuccess(response) || response.status === 401
           ? Effect.ignore(AuthResponse.text(response, { ...context, maxBytes: 64 * 1024 }))
           : failWith(response, context))
-    ).pipe(traced("logout", "logout", site))
+    )).pipe(traced("logout", "logout", site))
 }
 
 const notValid = (site: string, operation: string): Rejected => (note) =>
@@ -276,13 +302,13 @@ export const validate = (Validation: ValidationClass) =>
 ): Effect.Effect<TokenValidation, AuthError.AuthError, HttpClient.HttpClient> => {
   const site = options?.site ?? defaultSite
   const context: Context = { site, operation: "Anaplan token validation" }
-  return Effect.flatMap(HttpClient.HttpClient, (client) =>
+  return Effect.zipRight(secureAuthUrl(options), HttpClient.HttpClient).pipe(Effect.flatMap((client) =>
     send(
       client,
       authRequest("GET", authEndpoint(options, "/token/validate"), anaplanTokenHeader(token)),
       context,
       notValid(site, context.operation)
-    )).pipe(
+    ))).pipe(
       Effect.flatMap((response) => readValidation(response, context, Validation)),
       traced("validate", "validate", site)
     )
@@ -324,7 +350,7 @@ const sessionStrategy = (
   name: string,
   acquire: Effect.Effect<Token.Token, AuthError.AuthError>,
   client: HttpClient.HttpClient,
-  options: { readonly authUrl: string | undefined; readonly site: string }
+  options: CallOptions & { readonly site: string }
 ): AuthStrategy.AuthStrategy =>
   AuthStrategy.make({
     name,
@@ -340,7 +366,7 @@ export const basic = (options: BasicOptions): Effect.Effect<AuthStrategy.AuthStr
     const site = options.site ?? defaultSite
     const url = authEndpoint(options, "/token/authenticate")
     const context: Context = { site, operation: "Anaplan basic login" }
-    const acquire = Effect.suspend(() => {
+    const acquire = Effect.zipRight(secureAuthUrl(options), Effect.suspend(() => {
       const credentials = Buffer.from(`${options.email}:${Redacted.value(options.password)}`, "utf8").toString("base64")
       return tokenCall(client, authRequest("POST", url, `Basic ${credentials}`), context, (note) =>
         new AuthError.InvalidCredentials({
@@ -348,8 +374,8 @@ export const basic = (options: BasicOptions): Effect.Effect<AuthStrategy.AuthStr
           detail: `Anaplan basic login: Anaplan rejected the email or password of ${options.email}${note}`,
           hint: basicHint
         }))
-    }).pipe(traced("authenticate", "basic", site))
-    return sessionStrategy("anaplan-basic", acquire, client, { authUrl: options.authUrl, site })
+    })).pipe(traced("authenticate", "basic", site))
+    return sessionStrategy("anaplan-basic", acquire, client, { ...callOptions(options), site })
   })
 
 /** @internal */
@@ -364,6 +390,7 @@ export const certificate = (
     const context: Context = { site, operation: "Anaplan certificate login" }
     const format = options.encodedDataFormat ?? "v2"
     const acquire = Effect.gen(function*() {
+      yield* secureAuthUrl(options)
       yield* certificateLogin.checkValidity(credentials, site)
       const body = yield* certificateLogin.signedBody(credentials.key, format)
       const request = authRequest("POST", url, Redacted.value(credentials.authorization)).pipe(
@@ -377,7 +404,7 @@ export const certificate = (
             "user in Anaplan (Administration > Security > Certificates), and that the system clock is right."
         }))
     }).pipe(traced("authenticate", "certificate", site))
-    return sessionStrategy("anaplan-certificate", acquire, client, { authUrl: options.authUrl, site })
+    return sessionStrategy("anaplan-certificate", acquire, client, { ...callOptions(options), site })
   })
 
 /** @internal */

@@ -45,11 +45,25 @@ const clientAuth = (options: ClientOptions): OAuth2.ClientAuth =>
     ? OAuth2.none(options.clientId)
     : OAuth2.secretPost(options.clientId, options.clientSecret)
 
+/** The site field and the option of each checked URL, as errors name them. */
+const fieldNames: Readonly<Record<string, string>> = {
+  oauthUrl: "oauth_url (oauthUrl)",
+  authUrl: "auth_url (authUrl)"
+}
+
 const checkUrl = (options: ClientOptions, name: string, url: string | undefined) => {
   if (url === undefined) return Effect.void
   try {
     const parsed = new URL(url)
-    if (parsed.protocol === "https:" || parsed.protocol === "http:") return Effect.void
+    if (parsed.protocol === "https:" || parsed.protocol === "http:") {
+      // The service's own endpoints carry client secrets, codes and tokens: TLS unless loopback
+      // or allowInsecureHttp. The redirect URI is the client's page (its own rules apply).
+      return name === "redirectUri" ? Effect.void : OAuth2.checkEndpoint(fieldNames[name] ?? name, url, {
+        site: options.site,
+        allowInsecureHttp: options.allowInsecureHttp,
+        service: "Anaplan OAuth"
+      })
+    }
   } catch {
     // reported below
   }
@@ -109,7 +123,8 @@ export const providerOptions = (options: ClientOptions, name: string): OAuth2Aut
   client: clientAuth(options),
   scopes: options.scopes ?? defaultScopes,
   acceptTokenTypes: ["Bearer"],
-  tokenType: "AnaplanAuthToken"
+  tokenType: "AnaplanAuthToken",
+  allowInsecureHttp: options.allowInsecureHttp
 })
 
 /**

@@ -10,7 +10,9 @@ const stderrLogger = Logger.make(({ logLevel, message }) => {
   // On a terminal, first erase the line: a spinner (LoginAgent) may be drawing there, and a log line
   // appended to its frame would break both; the spinner redraws on its next frame.
   const clear = process.stderr.isTTY === true ? "\r\u001b[2K" : ""
-  process.stderr.write(`${clear}${logLevel.label.toLowerCase()}: ${text}\n`)
+  // `warning:`, as `error:` and `hint:` read (and as git writes them); `debug:`, `info:` otherwise.
+  const label = logLevel._tag === "Warning" ? "warning" : logLevel.label.toLowerCase()
+  process.stderr.write(`${clear}${label}: ${text}\n`)
 })
 
 /** Logs on stderr: warnings, and everything with `--verbose`. @internal */

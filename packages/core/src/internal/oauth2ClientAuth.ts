@@ -98,6 +98,10 @@ export interface EndpointSecurity {
    * a warning is logged for each such endpoint.
    */
   readonly allowInsecureHttp?: boolean | undefined
+  /** The service in messages; default `OAuth 2`. */
+  readonly service?: string | undefined
+  /** What would travel in clear, in messages; default `client secrets, codes and tokens`. */
+  readonly carries?: string | undefined
 }
 
 const loopbackHosts = new Set(["localhost", "[::1]", "::1"])
@@ -143,16 +147,18 @@ export const checkEndpoint = (
   }
   if (isLoopback(parsed.hostname)) return Effect.void
   const where = `${field} (${parsed.origin}) is plain http:// on a host that is not loopback`
+  const service = options.service ?? "OAuth 2"
+  const carries = options.carries ?? "client secrets, codes and tokens"
   if (options.allowInsecureHttp === true) {
     return Effect.logWarning(
-      `${options.site === undefined ? "" : `${options.site}: `}OAuth 2: ${where}; ` +
-        "client secrets, codes and tokens travel in clear (allow_insecure_http is set)"
+      `${options.site === undefined ? "" : `${options.site}: `}${service}: ${where}; ` +
+        `${carries} travel in clear (allow_insecure_http is set)`
     )
   }
   return Effect.fail(
     new AuthError.InvalidConfiguration({
       site: options.site,
-      detail: `OAuth 2: ${where}, so client secrets, codes and tokens would travel in clear`,
+      detail: `${service}: ${where}, so ${carries} would travel in clear`,
       hint: `Use https:// for ${field}; on a trusted network only, set allow_insecure_http = true for the site ` +
         "(option allowInsecureHttp)."
     })
