@@ -15,16 +15,7 @@ import * as KeyringSession from "./support/keyringSession.js"
 const password = AnaplanAuthServer.demoUser.password ?? "demo-password"
 const globals = { at: undefined, config: undefined, json: false, verbose: false }
 
-const siteConfig = (url: string, storage: string, extra = "") =>
-  `default_site = "emu"
-
-[sites.emu]
-provider = "anaplan"
-email = "${AnaplanAuthServer.demoUser.email}"
-auth_url = "${url}"
-api_url = "${url}"
-storage = "${storage}"
-${extra}`
+const siteConfig = Cli.emulatorSite
 
 const setup = (storage: string, env: Record<string, string> = {}) =>
   Effect.gen(function*() {

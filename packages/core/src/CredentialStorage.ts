@@ -9,7 +9,15 @@
  * | `file` | `credentials.json` in the state directory (`SecureFileStore`) | lock files in the state directory |
  * | `redis` | Redis (`RedisStore` of `@effect-auth/redis`) | Redis `SET NX PX` locks on the same connection |
  * | `memory` | memory, gone with the process | in-process |
- * | `auto` | the keyring if it works (probed once per process), else the file with one warning | as chosen |
+ * | `auto` | the keyring if it works, else the file with one warning: decided once and remembered | lock files in the state directory |
+ *
+ * `auto` probes the keyring once and records its {@link Decision} in `storage.json` in the state
+ * directory (per keyring service), so later processes neither probe nor warn. While the decision
+ * is the keyring, the file stays behind it: a keyring that fails or hangs during a call turns the
+ * decision to the file (one warning), and reads take the freshest entry of the two (the later
+ * `issuedAt`, then the later expiry). While it is the file, the keyring is not asked at all, so a
+ * keyring that hung is never waited on twice. Deleting `storage.json` or choosing the storage
+ * explicitly decides again.
  *
  * `keyring` needs the optional package `@napi-rs/keyring` and `redis` the package
  * `@effect-auth/redis`; without them the layer fails with an `InvalidConfiguration` naming the
@@ -53,8 +61,25 @@ export interface Options {
 }
 
 /**
- * What {@link select} chose: the concrete kind, its description for messages, and for `auto`
- * falling back to the file, why the keyring was not used.
+ * What `auto` decided for a keyring service, as `storage.json` in the state directory keeps it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Decision {
+  readonly kind: "keyring" | "file"
+  readonly decidedAtMillis: number
+  /** Why not the keyring: `the system keyring did not answer within 2s`. */
+  readonly reason?: string | undefined
+  /** Whether the keyring hung (a timeout) rather than failed. */
+  readonly timedOut: boolean
+  /** The decision file, `storage.json` in the state directory. */
+  readonly file: string
+}
+
+/**
+ * What {@link select} chose: the concrete kind, its description for messages, and for `auto` its
+ * decision and, when that is the file, why the keyring is not used.
  *
  * @since 0.1.0
  * @category models
@@ -63,12 +88,13 @@ export interface Selection {
   readonly kind: Exclude<Kind, "auto">
   readonly describe: string
   readonly fallbackReason?: string | undefined
+  readonly decision?: Decision | undefined
 }
 
 /**
- * Resolves `auto` (probing the keyring once per process and service) and checks the options,
- * without opening anything else: `redis` without a URL fails with `InvalidConfiguration` saying
- * to set `redis_url` / `EFFECT_AUTH_REDIS_URL`.
+ * Resolves `auto` (its recorded decision, else a probe of the keyring, recorded, with the
+ * warning when it falls back) and checks the options, without opening anything else: `redis`
+ * without a URL fails with `InvalidConfiguration` saying to set `redis_url` / `EFFECT_AUTH_REDIS_URL`.
  *
  * @since 0.1.0
  * @category constructors
@@ -77,8 +103,9 @@ export const select = (options: Options): Effect.Effect<Selection, InvalidConfig
   Effect.flatMap(RedisLoader, (load) => internal.select(options, load))
 
 /**
- * The `TokenStore` and `TokenLock` for `options.kind`. For `auto` without a working keyring it
- * logs one warning per process (`Effect.logWarning`) naming why and the file used, as `gh` does.
+ * The `TokenStore` and `TokenLock` for `options.kind`. For `auto`, the process that decides for
+ * the file, or falls back to it, logs one warning (`Effect.logWarning`) naming why, the file used
+ * and how to get the keyring back, as `gh` does; later processes follow the decision silently.
  * The Redis connection (one for both services) is closed with the layer's scope.
  *
  * @since 0.1.0

@@ -82,13 +82,26 @@ describe("CredentialStorage", () => {
       assert.include(lock.describe, directory)
     }))
 
-  it.live("auto without a D-Bus session falls back to the secure file with exactly one warning", () =>
+  const noBus = { DBUS_SESSION_BUS_ADDRESS: undefined, DISPLAY: undefined, WAYLAND_DISPLAY: undefined }
+
+  /** The decision file of a state directory, parsed. */
+  const decisionIn = (directory: string) => {
+    const file = Path.join(directory, "storage.json")
+    assert.strictEqual(Fs.statSync(file).mode & 0o777, 0o600)
+    assert.strictEqual(Fs.statSync(directory).mode & 0o777, 0o700)
+    return JSON.parse(Fs.readFileSync(file, "utf8")).services["effect-auth-test"] as {
+      storage: string
+      reason?: string
+      timedOut: boolean
+      decidedAt: string
+    }
+  }
+
+  it.live("auto without a D-Bus session falls back to the secure file with one warning, and the next process follows silently", () =>
     Effect.scoped(Effect.gen(function*() {
       const directory = Path.join(yield* tempDir, "state")
       const script = yield* Processes.bundle("storageAuto.ts")
-      const finished = yield* Processes.run(script, ["auto", directory, "effect-auth-test"], 20_000, {
-        env: { DBUS_SESSION_BUS_ADDRESS: undefined, DISPLAY: undefined, WAYLAND_DISPLAY: undefined }
-      })
+      const finished = yield* Processes.run(script, ["auto", directory, "effect-auth-test"], 20_000, { env: noBus })
       const result = Processes.result<AutoResult>(finished)
       const file = Path.join(directory, "credentials.json")
       // eslint-disable-next-line no-console
@@ -99,6 +112,8 @@ describe("CredentialStorage", () => {
       assert.include(result.warnings[0], "system keyring")
       assert.include(result.warnings[0], file)
       assert.include(result.warnings[0], result.selection.fallbackReason!)
+      // it says how to get the keyring back
+      assert.include(result.warnings[0], Path.join(directory, "storage.json"))
       assert.isTrue(result.first.loaded && result.second.loaded)
       assert.include(result.first.describe, file)
       assert.strictEqual(Fs.statSync(file).mode & 0o777, 0o600)
@@ -106,16 +121,27 @@ describe("CredentialStorage", () => {
         "site-one",
         "site-two"
       ])
-    })), 30_000)
+      const decision = decisionIn(directory)
+      assert.deepInclude(decision, { storage: "file", reason: result.selection.fallbackReason, timedOut: false })
 
-  it.live("auto with a keyring that hangs falls back to the file after the timeout, warning once", () =>
+      // The next process reads the decision: the same file, no probe, no warning.
+      const next = Processes.result<AutoResult>(
+        yield* Processes.run(script, ["auto", directory, "effect-auth-test"], 20_000, { env: noBus })
+      )
+      assert.deepStrictEqual(next.warnings, [])
+      assert.strictEqual(next.selection.kind, "file")
+      assert.strictEqual(next.first.describe, result.first.describe)
+      assert.isTrue(next.first.loaded && next.second.loaded)
+      assert.deepStrictEqual(decisionIn(directory), decision)
+    })), 40_000)
+
+  it.live("auto with a keyring that hangs falls back to the file after the timeout, warning once; the next process never connects", () =>
     Effect.scoped(Effect.gen(function*() {
       const directory = Path.join(yield* tempDir, "state")
       const bus = yield* Keyring.silentBus
       const script = yield* Processes.bundle("storageAuto.ts")
-      const finished = yield* Processes.run(script, ["auto", directory, "effect-auth-test"], 20_000, {
-        env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${bus.path}`, DISPLAY: undefined }
-      })
+      const env = { DBUS_SESSION_BUS_ADDRESS: `unix:path=${bus.path}`, DISPLAY: undefined }
+      const finished = yield* Processes.run(script, ["auto", directory, "effect-auth-test"], 20_000, { env })
       const result = Processes.result<AutoResult>(finished)
       // eslint-disable-next-line no-console
       console.log(`auto with a hung keyring: file chosen, both layers built in ${result.millis} ms (keyring timeout 2 s)`)
@@ -125,7 +151,22 @@ describe("CredentialStorage", () => {
       assert.isTrue(result.first.loaded && result.second.loaded)
       // one probe, bounded by the timeout, not one per layer
       assert.isBelow(result.millis, 3_500)
-    })), 30_000)
+      assert.isAbove(bus.connections(), 0, "the probe reached the bus")
+      assert.deepInclude(decisionIn(directory), {
+        storage: "file",
+        reason: "the system keyring did not answer within 2s",
+        timedOut: true
+      })
+
+      const before = bus.connections()
+      const next = Processes.result<AutoResult>(
+        yield* Processes.run(script, ["auto", directory, "effect-auth-test"], 20_000, { env })
+      )
+      assert.deepStrictEqual(next.warnings, [])
+      assert.strictEqual(next.selection.kind, "file")
+      assert.isTrue(next.first.loaded && next.second.loaded)
+      assert.strictEqual(bus.connections(), before, "the second process never connected to the bus")
+    })), 40_000)
 
   describe.skipIf(!Programs.shouldRun(...Keyring.programs))("with a working keyring", () => {
     it.live("auto uses the keyring, warns nothing and writes no file", () =>
@@ -141,7 +182,49 @@ describe("CredentialStorage", () => {
         assert.isTrue(result.first.loaded && result.second.loaded)
         assert.strictEqual(result.first.describe, "system keyring (service \"effect-auth-test\")")
         assert.isFalse(Fs.existsSync(Path.join(directory, "credentials.json")))
+        assert.deepInclude(decisionIn(directory), { storage: "keyring", timedOut: false })
       })), 30_000)
+
+    it.live("auto reads the freshest entry of the keyring and the file (later issuedAt, then later expiry)", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const directory = Path.join(yield* tempDir, "state")
+        const script = yield* Processes.bundle("storageAuto.ts")
+        const finished = yield* Keyring.runInSession(script, ["auto", directory, "effect-auth-test", "freshest"], 25_000)
+        const result = Processes.result<{
+          loads: ReadonlyArray<string | null>
+          selection: CredentialStorage.Selection
+          warnings: ReadonlyArray<string>
+        }>(finished)
+        assert.strictEqual(result.selection.kind, "keyring", finished.stderr)
+        assert.deepStrictEqual(result.warnings, [])
+        assert.deepStrictEqual(result.loads, ["file-newer", "keyring-newest", "file-longer"])
+      })), 30_000)
+
+    it.live("a keyring decided on that fails later: that process falls back to the file, warning once; the next follows", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const directory = Path.join(yield* tempDir, "state")
+        const script = yield* Processes.bundle("storageAuto.ts")
+        const decided = Processes.result<AutoResult>(
+          yield* Keyring.runInSession(script, ["auto", directory, "effect-auth-test"], 25_000)
+        )
+        assert.strictEqual(decided.selection.kind, "keyring")
+        // The same state directory without the keyring's session: the decision (keyring) is not probed,
+        // the first call fails and the file takes over.
+        const failed = Processes.result<AutoResult>(
+          yield* Processes.run(script, ["auto", directory, "effect-auth-test"], 20_000, { env: noBus })
+        )
+        assert.strictEqual(failed.warnings.length, 1, failed.warnings.join("\n"))
+        assert.include(failed.warnings[0], Path.join(directory, "credentials.json"))
+        assert.strictEqual(failed.selection.kind, "file")
+        assert.isTrue(failed.first.loaded && failed.second.loaded)
+        assert.include(failed.second.describe, "credentials.json")
+        assert.deepInclude(decisionIn(directory), { storage: "file", timedOut: false })
+        const next = Processes.result<AutoResult>(
+          yield* Processes.run(script, ["auto", directory, "effect-auth-test"], 20_000, { env: noBus })
+        )
+        assert.deepStrictEqual(next.warnings, [])
+        assert.strictEqual(next.selection.kind, "file")
+      })), 60_000)
   })
 
   describe.skipIf(!Programs.shouldRun(RedisServer.program))("with a real redis-server", () => {

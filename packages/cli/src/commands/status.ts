@@ -25,13 +25,33 @@ interface Row {
   readonly expires_at: string | null
   readonly expires_in_seconds: number | null
   readonly storage: string | null
+  /** What storage `auto` decided, when the site's storage is `auto`. */
+  readonly storage_decision: {
+    readonly storage: "keyring" | "file"
+    readonly reason: string | null
+    readonly timed_out: boolean
+    readonly decided_at: string
+  } | null
   readonly error: string | null
 }
 
 const row = (name: string, isDefault: boolean, plan: SiteStrategy.Plan) =>
   Effect.gen(function*() {
     const storage = yield* Session.storageDescription(plan)
-    const base = { site: name, default: isDefault, provider: plan.provider, method: plan.method, storage }
+    const decision = (yield* Session.storageSelection(plan))?.decision
+    const base = {
+      site: name,
+      default: isDefault,
+      provider: plan.provider,
+      method: plan.method,
+      storage,
+      storage_decision: decision === undefined ? null : {
+        storage: decision.kind,
+        reason: decision.reason ?? null,
+        timed_out: decision.timedOut,
+        decided_at: new Date(decision.decidedAtMillis).toISOString()
+      }
+    }
     if (Option.isNone(plan.storage)) {
       return { ...base, state: "logged in", expires_at: null, expires_in_seconds: null, error: null } satisfies Row
     }
@@ -64,8 +84,17 @@ const errorRow = (name: string, isDefault: boolean, error: { readonly message: s
   expires_at: null,
   expires_in_seconds: null,
   storage: null,
+  storage_decision: null,
   error: error.message
 })
+
+/** Where tokens are kept, for the table: `auto (file: the system keyring did not answer within 3s, decided 2026-12-02 04:10)`. */
+const storageCell = (r: Row): string => {
+  const decision = r.storage_decision
+  if (decision === null) return r.storage ?? "-"
+  const why = decision.storage === "file" && decision.reason !== null ? `: ${decision.reason}` : ""
+  return `auto (${decision.storage}${why}, decided ${Output.localMinute(Date.parse(decision.decided_at))})`
+}
 
 const table = (rows: ReadonlyArray<Row>): string => {
   const cells = rows.map((r) => [
@@ -74,7 +103,7 @@ const table = (rows: ReadonlyArray<Row>): string => {
     r.method ?? "-",
     r.state,
     r.expires_in_seconds === null ? "-" : Output.formatRemaining(r.expires_in_seconds * 1000),
-    r.error ?? r.storage ?? "-"
+    r.error ?? storageCell(r)
   ])
   return Output.columns([["  SITE", "PROVIDER", "METHOD", "STATUS", "EXPIRES IN", "STORAGE"], ...cells])
 }

@@ -98,10 +98,15 @@ const program = (): string => {
 const entryKey = (globals: Globals, env: NodeJS.ProcessEnv, site: string | undefined = globals.at ?? env.EFFECT_AUTH_SITE): string =>
   `${configPath(globals, env)}\n${site ?? ""}`
 
-/** Where the full command found the token, as {@link remember} records it. */
+/**
+ * Where the full command found the token, as {@link remember} records it. For storage `auto`, the
+ * decision `auto` keeps beside the file (`storage.json`) says which, read anew every time: the
+ * file, or the keyring with the file behind it (the freshest entry of the two).
+ */
 export type Location =
   | { readonly storage: "file"; readonly key: string; readonly file: string }
   | { readonly storage: "keyring"; readonly key: string; readonly service: string }
+  | { readonly storage: "auto"; readonly key: string; readonly file: string; readonly service: string }
 
 interface Entry {
   readonly config: string
@@ -131,6 +136,9 @@ const asLocation = (value: unknown): Location | undefined => {
   if (value.storage === "file" && text(value.file) !== undefined) return { storage: "file", key, file: String(value.file) }
   if (value.storage === "keyring" && text(value.service) !== undefined) {
     return { storage: "keyring", key, service: String(value.service) }
+  }
+  if (value.storage === "auto" && text(value.file) !== undefined && text(value.service) !== undefined) {
+    return { storage: "auto", key, file: String(value.file), service: String(value.service) }
   }
   return undefined
 }
@@ -211,16 +219,57 @@ const freshValue = (entry: unknown, now: number): string | undefined => {
   return expires - now > due + 1_000 ? value : undefined
 }
 
-const fromFile = (location: Location & { readonly storage: "file" }, now: number): string | undefined => {
-  const stat = Fs.statSync(location.file)
+/** The secure file's entry for `key`: `null` when it has none, `undefined` when unsure (loose permissions, too large). */
+const fileEntry = (file: string, key: string): unknown => {
+  let stat: Fs.Stats
+  try {
+    stat = Fs.statSync(file)
+  } catch (error) {
+    return isTable(error) && error.code === "ENOENT" ? null : undefined
+  }
   // past the file store's read bound (8 MiB) the slow path reports it
-  if (!private0600(Fs.statSync(Path.dirname(location.file))) || !private0600(stat) || stat.size > 8 * 1024 * 1024) {
+  if (!private0600(Fs.statSync(Path.dirname(file))) || !private0600(stat) || stat.size > 8 * 1024 * 1024) {
     return undefined
   }
   // The secure file's layout: `{ "version": 1, "entries": { <key>: <encoded Token> } }`.
-  const contents: unknown = JSON.parse(Fs.readFileSync(location.file, "utf8"))
+  const contents: unknown = JSON.parse(Fs.readFileSync(file, "utf8"))
   if (!isTable(contents) || contents.version !== 1 || !isTable(contents.entries)) return undefined
-  return freshValue(Object.hasOwn(contents.entries, location.key) ? contents.entries[location.key] : undefined, now)
+  return Object.hasOwn(contents.entries, key) ? contents.entries[key] : null
+}
+
+const fromFile = (location: { readonly file: string; readonly key: string }, now: number): string | undefined =>
+  freshValue(fileEntry(location.file, location.key), now)
+
+/**
+ * What `auto` decided for the service (`storage.json` beside the file, as core's
+ * `storageDecision.ts` writes it), or `undefined` when the full command would decide again.
+ */
+const decisionOf = (location: Location & { readonly storage: "auto" }): "file" | "keyring" | undefined => {
+  const record: unknown = JSON.parse(Fs.readFileSync(Path.join(Path.dirname(location.file), "storage.json"), "utf8"))
+  if (!isTable(record) || record.version !== 1 || !isTable(record.services)) return undefined
+  const entry = Object.hasOwn(record.services, location.service) ? record.services[location.service] : undefined
+  if (!isTable(entry) || typeof entry.decidedAt !== "string" || !Number.isFinite(Date.parse(entry.decidedAt))) return undefined
+  if (entry.reason !== undefined && typeof entry.reason !== "string") return undefined
+  if (entry.timedOut !== undefined && typeof entry.timedOut !== "boolean") return undefined
+  return entry.storage === "file" || entry.storage === "keyring" ? entry.storage : undefined
+}
+
+/** An encoded token's issue and expiry times (expiry `Infinity` without one), `undefined` when unreadable. */
+const timesOf = (entry: unknown): readonly [number, number] | undefined => {
+  if (typeof entry !== "string") return undefined
+  const token: unknown = JSON.parse(entry)
+  if (!isTable(token) || typeof token.issuedAt !== "string") return undefined
+  const issued = Date.parse(token.issuedAt)
+  const expires = token.expiresAt === null ? Infinity : typeof token.expiresAt === "string" ? Date.parse(token.expiresAt) : Number.NaN
+  return Number.isNaN(issued) || Number.isNaN(expires) ? undefined : [issued, expires]
+}
+
+/** The entry `auto` loads when the keyring and the file both hold one: the later `issuedAt`, then the later expiry. */
+const freshestEntry = (inKeyring: string, inFile: unknown): unknown => {
+  if (inFile === null) return inKeyring
+  const [k, f] = [timesOf(inKeyring), timesOf(inFile)]
+  if (k === undefined || f === undefined) return undefined
+  return f[0] > k[0] || (f[0] === k[0] && f[1] > k[1]) ? inFile : inKeyring
 }
 
 /**
@@ -236,6 +285,7 @@ export const cachedToken = (
 ): string | undefined => {
   try {
     const location = locate(globals, env)
+    if (location?.storage === "auto") return decisionOf(location) === "file" ? fromFile(location, now) : undefined
     return location?.storage === "file" ? fromFile(location, now) : undefined
   } catch {
     return undefined
@@ -257,12 +307,18 @@ export const cachedAnswer = async (
     const location = locate(globals, env)
     if (location === undefined) return undefined
     if (location.storage === "file") return fromFile(location, now)
+    if (location.storage === "auto") {
+      const decision = decisionOf(location)
+      if (decision !== "keyring") return decision === "file" ? fromFile(location, now) : undefined
+    }
     if (process.platform !== "linux") return undefined
     const entry = await SecretService.read(
       { service: location.service, account: location.key },
       { address: env.DBUS_SESSION_BUS_ADDRESS, timeoutMillis: keyringTimeoutMillis }
     )
-    return freshValue(entry, now)
+    if (location.storage === "keyring") return freshValue(entry, now)
+    // `auto` reads the file behind the keyring too; a missing keyring entry looks like a failure: unsure
+    return entry === undefined ? undefined : freshValue(freshestEntry(entry, fileEntry(location.file, location.key)), now)
   } catch {
     return undefined
   }

@@ -43,8 +43,15 @@ export const localTime = (atMillis: number, nowMillis: number): string => {
   const now = new Date(nowMillis)
   const time = `${pad(at.getHours())}:${pad(at.getMinutes())}`
   const sameDay = at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate()
-  const day = sameDay ? "" : `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} `
-  return `${day}${time} (${relative(atMillis - nowMillis)})`
+  return `${sameDay ? "" : `${localDay(at)} `}${time} (${relative(atMillis - nowMillis)})`
+}
+
+const localDay = (at: Date): string => `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`
+
+/** A past moment for a person, to the minute in local time: `2026-12-02 04:10`. @internal */
+export const localMinute = (atMillis: number): string => {
+  const at = new Date(atMillis)
+  return `${localDay(at)} ${pad(at.getHours())}:${pad(at.getMinutes())}`
 }
 
 /** `3m 20s`, `2h 5m`, `expired 4m ago`. @internal */

@@ -7,7 +7,6 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Terminal from "@effect/platform/Terminal"
 import type { AuthError, InvalidConfiguration } from "@effect-auth/core/AuthError"
-import * as CredentialStorage from "@effect-auth/core/CredentialStorage"
 import * as KeyringStore from "@effect-auth/core/KeyringStore"
 import * as Paths from "@effect-auth/core/Paths"
 import * as Effect from "effect/Effect"
@@ -22,34 +21,29 @@ import type * as SiteStrategy from "./siteStrategy.js"
 
 /**
  * Where the site's token was found, for the cache hit of the next `token` (`cachedToken.ts`):
- * only a secure file or the system keyring, and only when the configuration gave no warning
- * (the cache hit prints none) and the storage was not a fallback (the full command warns).
+ * only a secure file, the system keyring or storage `auto` (whose decision the cache hit reads
+ * anew, as the full command does), and only when the configuration gave no warning (the cache hit
+ * prints none).
  */
 const location = (
   plan: SiteStrategy.Plan,
   warnings: number
-): Effect.Effect<Option.Option<CachedToken.Location>> =>
-  Option.match(plan.storage, {
-    onNone: () => Effect.succeed(Option.none()),
-    onSome: (options) =>
-      CredentialStorage.select(options).pipe(
-        Effect.map((selection): Option.Option<CachedToken.Location> => {
-          if (warnings > 0 || selection.fallbackReason !== undefined) return Option.none()
-          if (selection.kind === "file") {
-            const directory = Path.resolve(options.directory ?? Paths.stateDirectory(process.env))
-            return Option.some({ storage: "file", key: plan.storeKey, file: Path.join(directory, "credentials.json") })
-          }
-          if (selection.kind === "keyring") {
-            return Option.some({
-              storage: "keyring",
-              key: plan.storeKey,
-              service: options.keyringService ?? KeyringStore.defaultService
-            })
-          }
-          return Option.none()
-        }),
-        Effect.orElseSucceed(() => Option.none())
-      )
+): Option.Option<CachedToken.Location> =>
+  Option.flatMap(plan.storage, (options): Option.Option<CachedToken.Location> => {
+    if (warnings > 0) return Option.none()
+    const key = plan.storeKey
+    const file = Path.join(Path.resolve(options.directory ?? Paths.stateDirectory(process.env)), "credentials.json")
+    const service = options.keyringService ?? KeyringStore.defaultService
+    switch (options.kind) {
+      case "file":
+        return Option.some({ storage: "file", key, file })
+      case "keyring":
+        return Option.some({ storage: "keyring", key, service })
+      case "auto":
+        return Option.some({ storage: "auto", key, file, service })
+      default:
+        return Option.none()
+    }
   })
 
 /** Prints the token and a newline (or the JSON object with `--json`). @internal */
@@ -68,6 +62,6 @@ export const printToken = (
         site: site.name
       })
       : Effect.sync(() => void process.stdout.write(`${value}\n`))
-    const found = yield* location(plan, config.warnings.length)
+    const found = location(plan, config.warnings.length)
     if (Option.isSome(found)) CachedToken.remember(globals, site.name, found.value)
   })

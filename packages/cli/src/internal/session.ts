@@ -152,12 +152,23 @@ export const withStorage = <A, E, R>(
     })
   )
 
+/**
+ * The site's storage as chosen (for `auto`, with its decision), without opening the store;
+ * `undefined` for a site whose token comes from the configuration.
+ *
+ * @internal
+ */
+export const storageSelection = (
+  plan: SiteStrategy.Plan
+): Effect.Effect<CredentialStorage.Selection | undefined, InvalidConfiguration> =>
+  Option.match(plan.storage, {
+    onNone: () => Effect.succeed(undefined),
+    onSome: CredentialStorage.select
+  })
+
 /** Where the site's tokens are kept, for messages, without opening the store. @internal */
 export const storageDescription = (plan: SiteStrategy.Plan): Effect.Effect<string, InvalidConfiguration> =>
-  Option.match(plan.storage, {
-    onNone: () => Effect.succeed("nowhere: the token comes from the configuration"),
-    onSome: (options) => Effect.map(CredentialStorage.select(options), (selection) => selection.describe)
-  })
+  Effect.map(storageSelection(plan), (selection) => selection?.describe ?? "nowhere: the token comes from the configuration")
 
 /**
  * A valid token for the site: the stored one while fresh, else refreshed, else a login (asking

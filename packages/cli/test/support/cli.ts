@@ -2,6 +2,7 @@
  * Runs the `effect-auth` binary as a real process: bundled once with esbuild (as it ships), in a
  * temporary HOME with its own config and state directories, with a clean environment.
  */
+import * as AnaplanAuthServer from "@effect-auth/anaplan/testing"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as esbuild from "esbuild"
@@ -114,6 +115,18 @@ export const run = (
       })
       return Effect.sync(() => child.kill("SIGKILL"))
     }))
+
+/** A config whose default site `emu` is the emulator at `url`, the demo user, with `storage`. */
+export const emulatorSite = (url: string, storage: string, extra = ""): string =>
+  `default_site = "emu"
+
+[sites.emu]
+provider = "anaplan"
+email = "${AnaplanAuthServer.demoUser.email}"
+auth_url = "${url}"
+api_url = "${url}"
+storage = "${storage}"
+${extra}`
 
 /** Writes the config file of `home`. */
 export const writeConfig = (h: Home, text: string): void => {

@@ -113,19 +113,29 @@ export const make: Effect.Effect<KeyringSession, never, Scope.Scope> = Effect.ge
   }
 })
 
-/** A unix socket that accepts D-Bus connections and never answers: a hung bus. */
-export const silentBus: Effect.Effect<string, never, Scope.Scope> = Effect.gen(function*() {
+/**
+ * A unix socket that accepts D-Bus connections and never answers: a hung bus. `connections`
+ * counts the connections it accepted.
+ */
+export const countingBus: Effect.Effect<
+  { readonly address: string; readonly connections: () => number },
+  never,
+  Scope.Scope
+> = Effect.gen(function*() {
   const dir = yield* Effect.acquireRelease(
     Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-auth-silent-bus-"))),
     (d) => Effect.sync(() => Fs.rmSync(d, { recursive: true, force: true }))
   )
   const path = Path.join(dir, "bus")
   const sockets = new Set<Net.Socket>()
+  let accepted = 0
   yield* Effect.acquireRelease(
     Effect.async<Net.Server>((resume) => {
       const server = Net.createServer((socket) => {
+        accepted++
         sockets.add(socket)
         socket.on("error", () => {})
+        socket.on("close", () => sockets.delete(socket))
       })
       server.listen(path, () => resume(Effect.succeed(server)))
     }),
@@ -135,5 +145,8 @@ export const silentBus: Effect.Effect<string, never, Scope.Scope> = Effect.gen(f
         server.close()
       })
   )
-  return `unix:path=${path}`
+  return { address: `unix:path=${path}`, connections: () => accepted }
 })
+
+/** {@link countingBus}'s address. */
+export const silentBus: Effect.Effect<string, never, Scope.Scope> = Effect.map(countingBus, (bus) => bus.address)

@@ -7,32 +7,31 @@ import { type CredentialStoreError, InvalidConfiguration } from "../AuthError.js
 import * as TokenLock from "../TokenLock.js"
 import * as TokenStore from "../TokenStore.js"
 import * as KeyringBinding from "./keyringBinding.js"
+import * as StorageDecision from "./storageDecision.js"
+import * as StoreAuto from "./storeAuto.js"
 import * as StoreFile from "./storeFile.js"
 import * as StoreKeyring from "./storeKeyring.js"
-import type { Options, RedisDriver, Selection } from "../CredentialStorage.js"
-
-// One probe and one warning per keyring service per process: `status` builds a layer per site.
-const probes = new Map<string, Effect.Effect<string | undefined>>()
-const warned = new Set<string>()
-
-const probeOnce = (options: Options): Effect.Effect<string | undefined> =>
-  Effect.suspend(() => {
-    const service = options.keyringService ?? StoreKeyring.defaultService
-    let cached = probes.get(service)
-    if (cached === undefined) {
-      cached = StoreKeyring.check({ service, timeout: options.keyringTimeout }).pipe(
-        Effect.as(undefined),
-        Effect.catchAll((error) => Effect.succeed(error.detail)),
-        Effect.tap((reason) => Effect.sync(() => probes.set(service, Effect.succeed(reason))))
-      )
-    }
-    return cached
-  })
+import type { Decision, Options, RedisDriver, Selection } from "../CredentialStorage.js"
 
 const directoryOf = (options: Options): string => Path.resolve(options.directory ?? StoreFile.defaultDirectory())
 
 const fileDescribe = (options: Options): string =>
   StoreFile.describe(Path.join(directoryOf(options), "credentials.json"))
+
+const serviceOf = (options: Options): string => options.keyringService ?? StoreKeyring.defaultService
+
+const targetOf = (options: Options): StorageDecision.Target => ({
+  file: StorageDecision.fileOf(directoryOf(options)),
+  service: serviceOf(options)
+})
+
+/** What `auto` decided for these options: this process's or the state directory's decision, else a probe now. */
+const decide = (options: Options): Effect.Effect<Decision> =>
+  StorageDecision.decide(
+    targetOf(options),
+    StoreKeyring.check({ service: serviceOf(options), timeout: options.keyringTimeout }),
+    fileDescribe(options)
+  )
 
 const redisPackage = "@effect-auth/redis"
 
@@ -119,14 +118,32 @@ export const select = (
     case "redis":
       return Effect.map(redis(options, load), ({ driver, url }) => ({ kind: "redis", describe: driver.describe(url) }))
     case "auto":
-      return Effect.map(probeOnce(options), (reason): Selection =>
-        reason === undefined
-          ? { kind: "keyring", describe: StoreKeyring.describe(options.keyringService ?? StoreKeyring.defaultService) }
-          : { kind: "file", describe: fileDescribe(options), fallbackReason: reason })
+      return Effect.map(decide(options), (decision): Selection =>
+        decision.kind === "keyring"
+          ? { kind: "keyring", describe: StoreKeyring.describe(serviceOf(options)), decision }
+          : { kind: "file", describe: fileDescribe(options), fallbackReason: decision.reason, decision })
   }
 }
 
 const fileLock = (options: Options) => TokenLock.layerFile({ directory: directoryOf(options) })
+
+const fileStore = (options: Options) =>
+  Effect.map(StoreFile.make({ directory: directoryOf(options) }), (file) => TokenStore.make(file.store, file.describe))
+
+const keyringStore = (options: Options) =>
+  Effect.map(
+    StoreKeyring.make({ service: options.keyringService, timeout: options.keyringTimeout }),
+    (store) => TokenStore.make(store, StoreKeyring.describe(serviceOf(options)))
+  )
+
+/** Storage `auto`: the decided store, the file behind the keyring (`storeAuto.ts`). */
+const autoStore = (options: Options) =>
+  Effect.gen(function*() {
+    yield* decide(options)
+    const file = yield* fileStore(options)
+    const keyring = yield* keyringStore(options)
+    return StoreAuto.make({ target: targetOf(options), keyring, file })
+  })
 
 const layerFor = (
   selection: Selection,
@@ -137,24 +154,9 @@ const layerFor = (
     case "memory":
       return Layer.merge(TokenStore.layerMemory, TokenLock.layerMemory)
     case "file":
-      return Layer.merge(
-        Layer.effect(
-          TokenStore.TokenStore,
-          Effect.map(StoreFile.make({ directory: directoryOf(options) }), (file) => TokenStore.make(file.store, file.describe))
-        ),
-        fileLock(options)
-      )
+      return Layer.merge(Layer.effect(TokenStore.TokenStore, fileStore(options)), fileLock(options))
     case "keyring":
-      return Layer.merge(
-        Layer.scoped(
-          TokenStore.TokenStore,
-          Effect.map(
-            StoreKeyring.make({ service: options.keyringService, timeout: options.keyringTimeout }),
-            (store) => TokenStore.make(store, selection.describe)
-          )
-        ),
-        fileLock(options)
-      )
+      return Layer.merge(Layer.scoped(TokenStore.TokenStore, keyringStore(options)), fileLock(options))
     case "redis":
       return Layer.unwrapEffect(Effect.map(redis(options, load), ({ driver, url }) =>
         // One connection serves the store and the locks.
@@ -167,18 +169,6 @@ export const layer = (
   options: Options,
   load: () => Promise<unknown>
 ): Layer.Layer<TokenStore.TokenStore | TokenLock.TokenLock, CredentialStoreError | InvalidConfiguration> =>
-  Layer.unwrapEffect(Effect.gen(function*() {
-    const selection = yield* select(options, load)
-    if (selection.fallbackReason !== undefined) {
-      const service = options.keyringService ?? StoreKeyring.defaultService
-      if (!warned.has(service)) {
-        warned.add(service)
-        yield* Effect.logWarning(
-          `The system keyring cannot be used (${selection.fallbackReason}); ` +
-            `storing credentials in ${selection.describe} instead, readable only by you. ` +
-            "Set storage = \"file\" (EFFECT_AUTH_STORAGE=file) to silence this warning, or unlock/start the keyring."
-        )
-      }
-    }
-    return layerFor(selection, options, load)
-  }))
+  options.kind === "auto"
+    ? Layer.merge(Layer.scoped(TokenStore.TokenStore, autoStore(options)), fileLock(options))
+    : Layer.unwrapEffect(Effect.map(select(options, load), (selection) => layerFor(selection, options, load)))

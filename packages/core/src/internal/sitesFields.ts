@@ -34,7 +34,7 @@ const head: Provider.Fields = {
 /** Core's fields that every provider has: a static token, where tokens are kept, how the network is reached. */
 const tail: Provider.Fields = {
   token: field("secret", "A static access token, for method \"token\"", { identity: true }),
-  storage: field("text", "Where tokens are kept: auto (keyring, else a private file), keyring, file, redis, memory", {
+  storage: field("text", "Where tokens are kept: auto (keyring, else a private file; decided once), keyring, file, redis, memory", {
     choices: storageKinds
   }),
   state_dir: field("path", "The directory of the private credentials file"),

@@ -24,11 +24,14 @@ export interface Options {
 /** @internal */
 export const defaultDirectory = (env: NodeJS.ProcessEnv = process.env): string => Paths.stateDirectory(env)
 
-/** @internal */
-export const describe = (file: string): string => {
+/** A path for messages: under the home directory as `~/...`. @internal */
+export const shortPath = (file: string): string => {
   const home = Os.homedir()
-  return `file ${file.startsWith(home + Path.sep) ? "~" + file.slice(home.length) : file}`
+  return file.startsWith(home + Path.sep) ? "~" + file.slice(home.length) : file
 }
+
+/** @internal */
+export const describe = (file: string): string => `file ${shortPath(file)}`
 
 const code = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"

@@ -33,6 +33,23 @@ export const describe = (service: string): string => `system keyring (service "$
 const hint = "Unlock the system keyring or start it (on Linux: gnome-keyring or another Secret Service on the " +
   "D-Bus session bus), or use file storage instead (storage = \"file\", or EFFECT_AUTH_STORAGE=file)."
 
+/** What every timeout's detail says: how {@link timedOut} knows one. */
+const didNotAnswer = "The system keyring did not answer within"
+
+/** Whether a keyring failure was a timeout: the keyring hangs (locked, or a prompt nobody sees). @internal */
+export const timedOut = (error: CredentialStoreError): boolean => error.detail.startsWith(didNotAnswer)
+
+/**
+ * A keyring failure in a few words, for the storage decision and its warning:
+ * `the system keyring did not answer within 2s`, `the system keyring failed: ...`.
+ *
+ * @internal
+ */
+export const reasonOf = (error: CredentialStoreError): string => {
+  const first = error.detail.split("; ")[0].replace(/ \([a-z ]+\)(?=:|$)/, "")
+  return first.charAt(0).toLowerCase() + first.slice(1)
+}
+
 const messageOf = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split("\n")[0].trim()
 
@@ -213,10 +230,11 @@ export const makeKeyring = (options: Options = {}): Effect.Effect<Keyring, never
           store: name,
           key,
           detail: error === "timeout"
-            ? `The system keyring did not answer within ${Duration.format(timeout)} (${method}); ` +
+            ? `${didNotAnswer} ${Duration.format(timeout)} (${method}); ` +
               "it may be locked or waiting for a password prompt nobody can see"
             : `The system keyring failed (${method}): ${error}`,
-          hint: error === KeyringBinding.missing ? KeyringBinding.installHint : hint
+          hint: error === KeyringBinding.missing ? KeyringBinding.installHint : hint,
+          reason: "Unavailable"
         }))
   } satisfies Keyring
   })
@@ -225,7 +243,7 @@ const platformError = (method: string, error: CredentialStoreError): PlatformErr
   new PlatformError.SystemError({
     module: "KeyValueStore",
     method,
-    reason: error.detail.includes("did not answer") ? "TimedOut" : "Unknown",
+    reason: timedOut(error) ? "TimedOut" : "Unknown",
     description: error.detail,
     cause: error
   })

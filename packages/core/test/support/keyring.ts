@@ -53,9 +53,14 @@ export const runInSession = (
     })
   })
 
-/** A unix socket that accepts D-Bus connections and never answers: a hung keyring. */
+/** A unix socket that accepts D-Bus connections and never answers: a hung keyring. `connections` counts them. */
 export const silentBus = Effect.acquireRelease(
-  Effect.async<{ readonly path: string; readonly server: Net.Server; readonly dir: string }>((resume) => {
+  Effect.async<{
+    readonly path: string
+    readonly server: Net.Server
+    readonly dir: string
+    readonly connections: () => number
+  }>((resume) => {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-auth-bus-"))
     const path = Path.join(dir, "bus")
     const sockets: Array<Net.Socket> = []
@@ -64,7 +69,7 @@ export const silentBus = Effect.acquireRelease(
       socket.on("error", () => {})
     })
     server.on("close", () => sockets.forEach((s) => s.destroy()))
-    server.listen(path, () => resume(Effect.succeed({ path, server, dir })))
+    server.listen(path, () => resume(Effect.succeed({ path, server, dir, connections: () => sockets.length })))
   }),
   ({ dir, server }) =>
     Effect.sync(() => {
