@@ -16,7 +16,7 @@ const password = AnaplanAuthServer.demoUser.password ?? "demo-password"
 const globals = { at: undefined, config: undefined, json: false, verbose: false }
 
 /** The stderr lines about the keyring. */
-const keyringWarnings = (stderr: string) => stderr.split("\n").filter((line) => /^warn(ing)?: .*keyring/.test(line))
+const keyringWarnings = (stderr: string) => stderr.split("\n").filter((line) => /^warning: .*keyring/.test(line))
 
 const setup = (env: Record<string, string> = {}) =>
   Effect.gen(function*() {
