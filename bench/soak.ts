@@ -2,10 +2,10 @@
  * The soak (issue 17): 1,000 fibers calling the API through `AnaplanClient` for more than 6 token
  * lifetimes against the emulator in another process (`emulatorHost.ts`), and the baseline: the
  * same calls through a plain `HttpClient` with a fixed valid token. The API's connection pool is
- * bounded (64 connections, saturated by the 1,000 fibers); the token source has a pool of its own,
- * so refreshes never queue behind API calls. Also the cold start: 100 concurrent requests through
- * one new client, against one login followed by the same 100 requests with its token (1x means
- * one login for all of them, and no request sent twice).
+ * bounded (64 connections, saturated by the 1,000 fibers); `AnaplanClient.layerWithAuth` gives the
+ * token source a pool of its own, so refreshes never queue behind API calls. Also the cold start:
+ * 100 concurrent requests through one new client, against one login followed by the same 100
+ * requests with its token (1x means one login for all of them, and no request sent twice).
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -74,6 +74,20 @@ interface Run {
   readonly failures: number
   readonly millis: number
   readonly p99: number
+  /** Every call's latency, sorted. */
+  readonly latencies: ReadonlyArray<number>
+}
+
+/** Two runs as one: their calls, failures and time added, the p99 of all their latencies. */
+const combine = (a: Run, b: Run): Run => {
+  const latencies = [...a.latencies, ...b.latencies].sort((x, y) => x - y)
+  return {
+    calls: a.calls + b.calls,
+    failures: a.failures + b.failures,
+    millis: a.millis + b.millis,
+    p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN,
+    latencies
+  }
 }
 
 /** `fibers` fibers each calling `call` in a loop for `millis`; latencies of every call. */
@@ -97,7 +111,8 @@ const drive = <E>(call: Effect.Effect<unknown, E>, fibers: number, millis: numbe
       calls: latencies.length,
       failures,
       millis: performance.now() - start,
-      p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN
+      p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN,
+      latencies
     }
   })
 
@@ -111,16 +126,23 @@ export const soak: Effect.Effect<ReadonlyArray<Result>, unknown> = Effect.gen(fu
   const host = yield* emulatorHost(`${lifetimeMillis} millis`)
   const runMillis = lifetimes * lifetimeMillis
 
-  // Baseline: a plain HttpClient with a fixed token (from the long-lived emulator).
-  const baseline = yield* Effect.gen(function*() {
-    const token = yield* login(host.urls.long)
-    const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest(HttpClientRequest.setHeader("authorization", Redacted.value(token.authorizationHeader)))
-    )
-    return yield* drive(Effect.flatMap(client.get(`${host.urls.long}/2/0/users/me`), usersMe), fibers, runMillis)
-  }).pipe(Effect.provide(pool(64)), Effect.scoped)
+  // Baseline: a plain HttpClient with a fixed token (from the long-lived emulator), half before the
+  // soak and half after it, so that a machine getting busier or quieter during the run (other
+  // processes) weighs on both sides alike.
+  // A first, unmeasured 2 s warms up the JIT and both processes' connections.
+  const baselineRun = (millis: number) =>
+    Effect.gen(function*() {
+      const token = yield* login(host.urls.long)
+      const client = (yield* HttpClient.HttpClient).pipe(
+        HttpClient.mapRequest(HttpClientRequest.setHeader("authorization", Redacted.value(token.authorizationHeader)))
+      )
+      return yield* drive(Effect.flatMap(client.get(`${host.urls.long}/2/0/users/me`), usersMe), fibers, millis)
+    }).pipe(Effect.provide(pool(64)), Effect.scoped)
+  yield* baselineRun(2_000)
+  const baselineBefore = yield* baselineRun(runMillis / 2)
 
-  // The soak: AnaplanClient over a token source with its own pool; the API's pool is bounded.
+  // The soak: AnaplanClient and its token source through layerWithAuth, each with its own bounded
+  // pool (the API's saturated); 401s counted on both.
   let unauthorized = 0
   const before = (yield* host.counters).short
   const soaked = yield* Effect.gen(function*() {
@@ -128,17 +150,18 @@ export const soak: Effect.Effect<ReadonlyArray<Result>, unknown> = Effect.gen(fu
     return yield* drive(Effect.flatMap(client.http.get("/users/me"), usersMe), fibers, runMillis)
   }).pipe(
     Effect.provide(
-      AnaplanClient.layer({ apiUrl: host.urls.short }).pipe(
-        Layer.provide(AnaplanAuth.layerBasic({ ...demo, authUrl: host.urls.short }).pipe(Layer.provide(pool(8)))),
-        Layer.provide(Layer.effect(
+      AnaplanClient.layerWithAuth(AnaplanAuth.layerBasic({ ...demo, authUrl: host.urls.short }), {
+        apiUrl: host.urls.short,
+        transport: Layer.effect(
           HttpClient.HttpClient,
           Effect.map(HttpClient.HttpClient, HttpClient.tap((response) => Effect.sync(() => void (response.status === 401 && unauthorized++))))
-        ).pipe(Layer.provide(pool(64))))
-      )
+        ).pipe(Layer.provide(pool(64)))
+      })
     ),
     Effect.scoped
   )
   const after = (yield* host.counters).short
+  const baseline = combine(baselineBefore, yield* baselineRun(runMillis / 2))
   const logins = after.authenticate - before.authenticate
   const refreshes = after.refresh - before.refresh
   const perLifetime = refreshes / (soaked.millis / lifetimeMillis)
@@ -148,12 +171,12 @@ export const soak: Effect.Effect<ReadonlyArray<Result>, unknown> = Effect.gen(fu
   return [
     { name: "soak: caller-visible failures", figure: `${soaked.failures}`, detail: `of ${soaked.calls} calls; ${detail}`, goal: "0", met: soaked.failures === 0 },
     { name: "soak: upstream refreshes per token lifetime", figure: perLifetime.toFixed(2), detail: `${refreshes} refreshes`, goal: "<= 1.1", met: perLifetime <= 1.1 },
-    { name: "soak: logins", figure: `${logins}`, detail: "", goal: "1", met: logins === 1 },
-    { name: "soak: 401s the emulator returned", figure: `${unauthorized}`, detail: "each recovered by AuthHttpClient (the emulator's /token/refresh issues a new token and retires the old one)", goal: "0", met: unauthorized === 0 },
+    { name: "soak: logins", figure: `${logins}`, detail: "the first, and one for each refresh that arrived after expiry", goal: "1", met: logins === 1 },
+    { name: "soak: 401s the emulator returned", figure: `${unauthorized}`, detail: "API and auth requests; the emulator's /token/refresh extends the token (200, same value, later expiry) as Anaplan does, so only a refresh that arrives after expiry causes them (a new login), each recovered by AuthHttpClient", goal: "0", met: unauthorized === 0 },
     {
       name: "soak: throughput vs a plain HttpClient with a fixed token",
       figure: `${throughput.toFixed(2)}x`,
-      detail: `${(soaked.calls / soaked.millis * 1000).toFixed(0)} vs ${(baseline.calls / baseline.millis * 1000).toFixed(0)} calls/s (baseline: ${baseline.failures} failures)`,
+      detail: `${(soaked.calls / soaked.millis * 1000).toFixed(0)} vs ${(baseline.calls / baseline.millis * 1000).toFixed(0)} calls/s (baseline: half before the soak, half after, ${baseline.failures} failures)`,
       goal: ">= 0.9x",
       met: throughput >= 0.9
     },

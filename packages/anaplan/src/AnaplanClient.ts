@@ -9,11 +9,15 @@
  * const workspaces = yield* client.http.get("/workspaces")
  * ```
  *
+ * {@link layerWithAuth} builds the client and its `TokenSource` each over an `HttpClient` of its
+ * own, so that logins and refreshes never wait for a connection behind API calls.
+ *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as AuthError from "@effect-auth/core/AuthError"
+import * as HttpTransport from "@effect-auth/core/HttpTransport"
 import type * as Token from "@effect-auth/core/Token"
 import type { TokenSource } from "@effect-auth/core/TokenSource"
 import * as Config from "effect/Config"
@@ -105,6 +109,49 @@ export const make: (
  */
 export const layer = (options?: Options): Layer.Layer<AnaplanClient, never, TokenSource | HttpClient.HttpClient> =>
   Layer.effect(AnaplanClient, make(options))
+
+/**
+ * The client together with its `TokenSource` (`auth`, e.g. `AnaplanAuth.layerBasic(...)`), each over
+ * its own instance of `transport` (default `HttpTransport.layer()`: the environment's proxy, Node's
+ * certificate authorities): the auth service's requests (login, refresh, logout) get a connection
+ * pool of their own and never queue behind API requests in a saturated one. Refresh-ahead then
+ * reaches the auth service before the token expires however busy the API's pool is; behind API
+ * requests (a pool with a connection limit, the same origin for both, a concurrency limit on the
+ * client) it can arrive after expiry, when Anaplan no longer extends the token: a new login, and a
+ * `401` for every request signed with the old one.
+ *
+ * Providing one `HttpClient` layer to `auth` and to {@link layer} separately does not give two
+ * pools: a layer is built once per program however often it is provided (`Layer.fresh` is what
+ * builds it again), which is what this constructor does for you.
+ *
+ * ```ts
+ * const Live = AnaplanClient.layerWithAuth(AnaplanAuth.layerBasicConfig(), {
+ *   transport: HttpTransport.layer({ caFile: "/etc/ssl/corp-ca.pem" })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithAuth: {
+  <EA, RA>(
+    auth: Layer.Layer<TokenSource, EA, RA>,
+    options?: Options
+  ): Layer.Layer<AnaplanClient | TokenSource, EA | AuthError.InvalidConfiguration, Exclude<RA, HttpClient.HttpClient>>
+  <EA, RA, ET, RT>(
+    auth: Layer.Layer<TokenSource, EA, RA>,
+    options: Options & { readonly transport: Layer.Layer<HttpClient.HttpClient, ET, RT> }
+  ): Layer.Layer<AnaplanClient | TokenSource, EA | ET, Exclude<RA, HttpClient.HttpClient> | RT>
+} = (
+  auth: Layer.Layer<TokenSource, unknown, unknown>,
+  options: Options & { readonly transport?: Layer.Layer<HttpClient.HttpClient, unknown, unknown> } = {}
+) => {
+  const transport = options.transport ?? HttpTransport.layer()
+  return layer(options).pipe(
+    Layer.provideMerge(Layer.provide(auth, Layer.fresh(transport))),
+    Layer.provide(Layer.fresh(transport))
+  )
+}
 
 /**
  * {@link layer} from `Config`; by default the optional `ANAPLAN_API_URL`.

@@ -24,7 +24,7 @@ import * as AnaplanAuth from "../src/AnaplanAuth.js"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as AnaplanClient from "../src/AnaplanClient.js"
 import * as TestCertificates from "../src/TestCertificates.js"
-import { Certificates, certificatesLayer } from "./support/emulator.js"
+import { Certificates, certificatesLayer, eventually } from "./support/emulator.js"
 
 type Server = AnaplanAuthServer.AnaplanAuthServer.Service
 
@@ -51,16 +51,6 @@ const basicLayer = (server: Server, options?: Partial<AnaplanAuth.BasicOptions>)
     authUrl: server.url,
     tokenSource: { policy },
     ...options
-  })
-
-/** Waits, in real time, until `condition` holds: the HTTP exchanges behind a TestClock step are real I/O. */
-const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>, what: string) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 400; i++) {
-      if (yield* condition) return
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
-    }
-    assert.fail(`timed out waiting until ${what}`)
   })
 
 const value = (token: Token.Token) => Redacted.value(token.accessToken)

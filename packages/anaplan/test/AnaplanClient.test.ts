@@ -1,4 +1,5 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as RefreshPolicy from "@effect-auth/core/RefreshPolicy"
 import { assert, describe, it } from "@effect/vitest"
@@ -7,12 +8,15 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import * as AnaplanAuth from "../src/AnaplanAuth.js"
 import * as AnaplanAuthServer from "../src/AnaplanAuthServer.js"
 import * as AnaplanClient from "../src/AnaplanClient.js"
+import { eventually } from "./support/emulator.js"
 
 type Server = AnaplanAuthServer.AnaplanAuthServer.Service
 
@@ -182,4 +186,83 @@ describe("AnaplanClient", () => {
       )
       assert.strictEqual(apiUrl, AnaplanAuth.defaultApiUrl)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  describe("layerWithAuth: the auth service's own connection pool", () => {
+    const lifetime = 4_000
+    // the API's pool: this many connections, each held by a request the emulator answers at 5 s
+    const connections = 4
+    const limitedPool = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+      Layer.provide(Layer.scoped(
+        NodeHttpClient.Dispatcher,
+        Effect.acquireRelease(
+          Effect.sync(() => new Undici.Agent({ connections })),
+          (agent) => Effect.promise(() => agent.destroy())
+        )
+      ))
+    )
+
+    /**
+     * A 4 s token (default policy: refresh-ahead due 3.6 to 3.7 s), its pool saturated: `connections`
+     * requests held until 5 s, as many queued behind them; then the clock at 3.7 s.
+     */
+    const saturated = (
+      wire: (
+        server: Server,
+        auth: Layer.Layer<TokenSource, never, HttpClient.HttpClient>
+      ) => Layer.Layer<AnaplanClient.AnaplanClient | TokenSource, unknown>
+    ) =>
+      Effect.gen(function*() {
+        const server = yield* AnaplanAuthServer.make({ tokenLifetime: Duration.millis(lifetime) })
+        const auth = AnaplanAuth.layerBasic({
+          email: demo.email,
+          password: Redacted.make(demo.password!),
+          authUrl: server.url,
+          tokenSource: { revokeOnClose: false }
+        })
+        const context = yield* Layer.build(wire(server, auth))
+        const client = Context.get(context, AnaplanClient.AnaplanClient)
+        const source = Context.get(context, TokenSource)
+        assert.strictEqual((yield* source.get).expiresAtMillis, lifetime)
+        yield* server.injectFault(AnaplanAuthServer.Fault.delay("5 seconds"), connections)
+        const calls = yield* Effect.fork(
+          Effect.all(Array.from({ length: 2 * connections }, () => client.http.get("/users/me")), { concurrency: "unbounded" })
+        )
+        yield* eventually(Effect.map(server.counters, (c) => c.usersMe === connections), "the held requests arrived")
+        yield* TestClock.adjust(3_700)
+        return { server, source, calls }
+      })
+
+    it.scoped("refresh-ahead extends the token before expiry behind a saturated API pool: one login, no 401", () =>
+      Effect.gen(function*() {
+        const { calls, server, source } = yield* saturated((server, auth) =>
+          AnaplanClient.layerWithAuth(auth, { apiUrl: server.url, transport: limitedPool })
+        )
+        yield* eventually(Effect.map(server.counters, (c) => c.refresh === 1), "the refresh arrived")
+        // extended while the token was valid: the requests signed with it stay good
+        yield* eventually(
+          Effect.map(source.current, (held) => held._tag === "Some" && held.value.expiresAtMillis > lifetime),
+          "the extended token is installed"
+        )
+        yield* TestClock.adjust(1_300)
+        const responses = yield* Fiber.join(calls)
+        assert.deepStrictEqual(responses.map((response) => response.status), Array(2 * connections).fill(200))
+        const counters = yield* server.counters
+        // none refused (a refused request is sent again, and counted again)
+        assert.deepStrictEqual([counters.authenticate, counters.refresh, counters.usersMe], [1, 1, 2 * connections])
+      }))
+
+    it.scoped("one pool for both: the refresh queues behind the held requests, arrives after expiry, and becomes a login", () =>
+      Effect.gen(function*() {
+        const { calls, server } = yield* saturated((server, auth) =>
+          AnaplanClient.layer({ apiUrl: server.url }).pipe(Layer.provideMerge(auth), Layer.provide(limitedPool))
+        )
+        yield* TestClock.adjust(1_300)
+        const responses = yield* Fiber.join(calls)
+        // the callers see nothing (AuthHttpClient recovers), but the emulator refused requests
+        assert.deepStrictEqual(responses.map((response) => response.status), Array(2 * connections).fill(200))
+        const counters = yield* server.counters
+        assert.strictEqual(counters.authenticate, 2)
+        assert.isAbove(counters.usersMe, 2 * connections)
+      }))
+  })
 })

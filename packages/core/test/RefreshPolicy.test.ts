@@ -14,7 +14,15 @@ describe("RefreshPolicy", () => {
   it("margin and skew are shares of a short lifetime and capped for a long one", () => {
     const policy = RefreshPolicy.defaults
     const token = (lifetime: Duration.DurationInput) => Testing.makeToken({ lifetime })
-    assert.strictEqual(millis(RefreshPolicy.marginFor(policy, token("1 second"))), 50)
+    // 5 % of 1 s is thinner than the 1 s minimum: widened to 7.5 %, the jitter keeps to 10 %
+    assert.strictEqual(millis(RefreshPolicy.marginFor(policy, token("1 second"))), 75)
+    assert.strictEqual(millis(RefreshPolicy.jitterFor(policy, token("1 second"))), 25)
+    assert.strictEqual(millis(RefreshPolicy.marginFor(policy, token("4 seconds"))), 300)
+    assert.strictEqual(millis(RefreshPolicy.jitterFor(policy, token("4 seconds"))), 100)
+    // from 20 s up, 5 % is at least the minimum: unchanged
+    assert.strictEqual(millis(RefreshPolicy.marginFor(policy, token("20 seconds"))), 1_000)
+    assert.strictEqual(millis(RefreshPolicy.jitterFor(policy, token("20 seconds"))), 1_000)
+    assert.strictEqual(millis(RefreshPolicy.jitterFor(policy, token("35 minutes"))), 30_000)
     assert.strictEqual(millis(RefreshPolicy.skewFor(policy, token("1 second"))), 10)
     assert.strictEqual(millis(RefreshPolicy.marginFor(policy, token("35 minutes"))), 105_000)
     assert.strictEqual(millis(RefreshPolicy.skewFor(policy, token("35 minutes"))), 10_000)
@@ -53,7 +61,8 @@ describe("RefreshPolicy", () => {
         const calls = yield* script.calls
         assert.strictEqual(waited, 0, "gets that waited on a renewal")
         assert.strictEqual(calls.acquire, 1)
-        // renewed at 90 to 95 % of each lifetime (+2 % latency): 10.3 to 10.9 renewals in 10 lifetimes
+        // renewed at 90 to 95 % of each lifetime (92.5 % below 20 s; +2 % latency): 10.3 to 10.9
+        // renewals in 10 lifetimes
         assert.isAtLeast(calls.refresh, 10)
         assert.isAtMost(calls.refresh, 11)
       }))

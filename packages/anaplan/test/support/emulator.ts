@@ -22,6 +22,16 @@ export const send = (request: HttpClientRequest.HttpClientRequest): Effect.Effec
     return { status: response.status, headers: response.headers, text: yield* response.text }
   })
 
+/** Waits, in real time, until `condition` holds: the HTTP exchanges behind a TestClock step are real I/O. */
+export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>, what: string): Effect.Effect<void, E, R> =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 400; i++) {
+      if (yield* condition) return
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+    }
+    return yield* Effect.dieMessage(`timed out waiting until ${what}`)
+  })
+
 /** A test CA, client certificates and keys (openssl), in a temporary directory. */
 export class Certificates extends Context.Tag("test/Certificates")<Certificates, TestCertificates.TestCertificates>() {}
 

@@ -18,6 +18,8 @@ import { commandPolicy } from "./cachedToken.js"
 export const policy: RefreshPolicy.RefreshPolicy = RefreshPolicy.make({
   margin: commandPolicy.marginMillis,
   marginRatio: commandPolicy.marginRatio,
+  // cachedToken.ts's rule has no minimum (a command has no event loop to wait behind)
+  minimumMargin: 0,
   expirySkew: commandPolicy.expirySkewMillis,
   skewRatio: commandPolicy.skewRatio
 })

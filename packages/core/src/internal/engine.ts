@@ -233,9 +233,10 @@ export const make = (
         // renewed by the next `get`, not here: renewing it in the background would loop upstream.
         if (freshUntil(policy, token) <= clock.unsafeCurrentTimeMillis()) return
         // Margin, jitter and skew are shares of the lifetime for a short-lived token (see
-        // `RefreshPolicy`): renewed at 90 to 95 % of its lifetime with the defaults, never in a tight loop.
+        // `RefreshPolicy`): renewed at 90 to 95 % of its lifetime with the defaults (90 to 92.5 %
+        // below 20 s, for room against a busy event loop), never in a tight loop.
         const margin = Duration.toMillis(RefreshPolicy.marginFor(policy, token))
-        const jitter = yield* Random.nextIntBetween(0, Math.min(Duration.toMillis(policy.jitter), margin) + 1)
+        const jitter = yield* Random.nextIntBetween(0, Duration.toMillis(RefreshPolicy.jitterFor(policy, token)) + 1)
         const dueAt = token.expiresAtMillis - margin - jitter
         yield* Effect.sleep(Duration.millis(Math.max(0, dueAt - clock.unsafeCurrentTimeMillis())))
         const untilExpiry = Duration.millis(Math.max(0, token.expiresAtMillis - clock.unsafeCurrentTimeMillis()))
