@@ -19,10 +19,10 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Paths from "@effect-auth/core/Paths"
 import type { Globals } from "./globalsType.js"
-import * as SecretService from "./secretService.js"
+import { nearest } from "./packageManifest.js"
+import type * as SecretService from "./secretService.js"
 
 /**
  * Variables read only at login time: they cannot change which token `token` prints.
@@ -71,10 +71,20 @@ const configPath = (globals: Globals, env: NodeJS.ProcessEnv): string =>
 const private0600 = (stat: Fs.Stats) =>
   (stat.mode & 0o077) === 0 && (typeof process.getuid !== "function" || stat.uid === process.getuid())
 
-/** The identity of a file: any write, replacement or `touch` changes it. */
+/** The identity of a file: any write, replacement or `touch` changes it (`undefined`: no such file). */
+const identityOf = (file: string): string | undefined => {
+  try {
+    const s = Fs.statSync(file, { bigint: true, throwIfNoEntry: false })
+    return s === undefined ? undefined : `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`
+  } catch {
+    return undefined
+  }
+}
+
 const identity = (file: string): string => {
-  const s = Fs.statSync(file, { bigint: true })
-  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`
+  const found = identityOf(file)
+  if (found === undefined) throw new Error(`${file} is missing`)
+  return found
 }
 
 /**
@@ -82,17 +92,7 @@ const identity = (file: string): string => {
  * the bundle and in the source alike), which an install or upgrade rewrites, so that a new version
  * answers nothing from an old version's record.
  */
-const program = (): string => {
-  let dir = Path.dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++) {
-    try {
-      return identity(Path.join(dir, "package.json"))
-    } catch {
-      dir = Path.dirname(dir)
-    }
-  }
-  return "unknown"
-}
+const program = (): string => nearest(identityOf, 5) ?? "unknown"
 
 /** The record's entry for one command line: which config file, and which site it selects (or the default). */
 const entryKey = (globals: Globals, env: NodeJS.ProcessEnv, site: string | undefined = globals.at ?? env.EFFECT_AUTH_SITE): string =>
@@ -258,7 +258,9 @@ export const cachedAnswer = async (
     if (location === undefined) return undefined
     if (location.storage === "file") return fromFile(location, now)
     if (process.platform !== "linux") return undefined
-    const entry = await SecretService.read(
+    // loaded (with `node:net`) only now: the secure file's hit and `--version` need neither
+    const secretService: typeof SecretService = await import("./secretService.js")
+    const entry = await secretService.read(
       { service: location.service, account: location.key },
       { address: env.DBUS_SESSION_BUS_ADDRESS, timeoutMillis: keyringTimeoutMillis }
     )

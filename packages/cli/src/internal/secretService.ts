@@ -301,22 +301,45 @@ const parseMessages = (buf: Buffer): [ReadonlyArray<Reply>, number] => {
 }
 
 /**
+ * The whole exchange up to the search, in one write (as sd-bus sends it; the bus reads what follows
+ * `BEGIN` as messages): the `EXTERNAL` handshake with our uid, `BEGIN`, then `Hello` (serial 1),
+ * `OpenSession("plain")` (serial 2) and `SearchItems` (serial 3), whose answers may come in any
+ * order (matched by their reply serial).
+ */
+const opening = (query: Query, uid: number): Buffer =>
+  Buffer.concat([
+    Buffer.from(`\0AUTH EXTERNAL ${Buffer.from(String(uid), "ascii").toString("hex")}\r\nBEGIN\r\n`, "ascii"),
+    methodCall(1, { path: "/org/freedesktop/DBus", iface: bus, member: "Hello", destination: bus }),
+    methodCall(2, { path: secretsPath, iface: serviceInterface, member: "OpenSession", destination: secrets }, [
+      { type: "s", value: "plain" },
+      { type: "v", value: "" }
+    ]),
+    methodCall(3, { path: secretsPath, iface: serviceInterface, member: "SearchItems", destination: secrets }, [
+      { type: "a{ss}", value: { service: query.service, username: query.account } }
+    ])
+  ])
+
+/**
  * The secret stored for `query`, when the Secret Service on the session bus answers within
  * `timeoutMillis` with exactly one unlocked item; `undefined` otherwise (no bus, no keyring, a
- * locked or missing item, several items, an error, too slow). Never throws, never blocks.
+ * locked or missing item, several items, an error, too slow). Never throws, never blocks. Two
+ * round trips: {@link opening}, then `Item.GetSecret` (serial 4).
  *
  * @internal
  */
 export const read = (
   query: Query,
   options: { readonly address: string | undefined; readonly timeoutMillis: number }
-): Promise<string | undefined> =>
+): Promise<string | undefined> => {
+  const path = socketPath(options.address)
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined
+  if (path === undefined || uid === undefined) return Promise.resolve(undefined)
+  return exchange(Net.createConnection({ path }), query, uid, options.timeoutMillis)
+}
+
+const exchange = (socket: Net.Socket, query: Query, uid: number, timeoutMillis: number): Promise<string | undefined> =>
   new Promise((resolve) => {
-    const path = socketPath(options.address)
-    const uid = typeof process.getuid === "function" ? process.getuid() : undefined
-    if (path === undefined || uid === undefined) return resolve(undefined)
     let settled = false
-    const socket = Net.createConnection({ path })
     const finish = (value: string | undefined) => {
       if (settled) return
       settled = true
@@ -324,28 +347,37 @@ export const read = (
       socket.destroy()
       resolve(value)
     }
-    const timer = setTimeout(() => finish(undefined), options.timeoutMillis)
+    const timer = setTimeout(() => finish(undefined), timeoutMillis)
     socket.on("error", () => finish(undefined))
     socket.on("close", () => finish(undefined))
     let authenticated = false
     let pending = Buffer.alloc(0)
     let session: string | undefined
+    let item: string | undefined
+    // GetSecret once both the session and the one item are known, whichever answer comes first
+    const getSecret = () => {
+      if (session === undefined || item === undefined) return
+      socket.write(methodCall(4, {
+        path: item,
+        iface: "org.freedesktop.Secret.Item",
+        member: "GetSecret",
+        destination: secrets
+      }, [{ type: "o", value: session }]))
+    }
     const onReply = (reply: Reply) => {
       if (reply.error) return finish(undefined)
       if (reply.replySerial === 2) {
         // OpenSession -> (v output, o session)
-        session = typeof reply.body[1] === "string" ? reply.body[1] : undefined
+        if (typeof reply.body[1] !== "string") return finish(undefined)
+        session = reply.body[1]
+        getSecret()
       } else if (reply.replySerial === 3) {
         // SearchItems -> (ao unlocked, ao locked)
         const [unlocked, locked] = reply.body
-        if (session === undefined || !Array.isArray(unlocked) || !Array.isArray(locked)) return finish(undefined)
+        if (!Array.isArray(unlocked) || !Array.isArray(locked)) return finish(undefined)
         if (unlocked.length !== 1 || locked.length !== 0 || typeof unlocked[0] !== "string") return finish(undefined)
-        socket.write(methodCall(4, {
-          path: unlocked[0],
-          iface: "org.freedesktop.Secret.Item",
-          member: "GetSecret",
-          destination: secrets
-        }, [{ type: "o", value: session }]))
+        item = unlocked[0]
+        getSecret()
       } else if (reply.replySerial === 4) {
         // GetSecret -> ((o session, ay parameters, ay value, s content_type))
         const secret = reply.body[0]
@@ -356,23 +388,13 @@ export const read = (
     socket.on("data", (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk])
       if (!authenticated) {
+        // the handshake's answer, `OK <guid>`, then the replies
         const newline = pending.indexOf("\r\n")
         if (newline < 0) return
         const line = pending.toString("ascii", 0, newline)
         pending = pending.subarray(newline + 2)
         if (!line.startsWith("OK ")) return finish(undefined)
         authenticated = true
-        socket.write(Buffer.concat([
-          Buffer.from("BEGIN\r\n", "ascii"),
-          methodCall(1, { path: "/org/freedesktop/DBus", iface: bus, member: "Hello", destination: bus }),
-          methodCall(2, { path: secretsPath, iface: serviceInterface, member: "OpenSession", destination: secrets }, [
-            { type: "s", value: "plain" },
-            { type: "v", value: "" }
-          ]),
-          methodCall(3, { path: secretsPath, iface: serviceInterface, member: "SearchItems", destination: secrets }, [
-            { type: "a{ss}", value: { service: query.service, username: query.account } }
-          ])
-        ]))
       }
       try {
         const [replies, used] = parseMessages(pending)
@@ -382,8 +404,5 @@ export const read = (
         finish(undefined)
       }
     })
-    socket.write(Buffer.concat([
-      Buffer.from([0]),
-      Buffer.from(`AUTH EXTERNAL ${Buffer.from(String(uid), "ascii").toString("hex")}\r\n`, "ascii")
-    ]))
+    socket.write(opening(query, uid))
   })
