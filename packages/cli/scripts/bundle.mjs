@@ -20,7 +20,7 @@ const packageDir = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "..")
 
 const common = {
   bundle: true,
-  minify: true,
+  minify: process.env.EFFECT_AUTH_BUNDLE_MINIFY !== "false",
   platform: "node",
   target: "node20",
   conditions: ["source"],

@@ -17,8 +17,8 @@
  *
  * @internal
  */
-import * as Fs from "node:fs"
-import * as Path from "node:path"
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs"
+import { dirname, join, resolve } from "node:path"
 import * as Paths from "@effect-auth/core/Paths"
 import type { Globals } from "./globalsType.js"
 import { nearest } from "./packageManifest.js"
@@ -55,7 +55,7 @@ export const commandPolicy = {
 const keyringTimeoutMillis = 250
 
 /** The record's file, in the default state directory. */
-const recordFile = (env: NodeJS.ProcessEnv) => Path.join(Paths.stateDirectory(env), "token-cache.json")
+const recordFile = (env: NodeJS.ProcessEnv) => join(Paths.stateDirectory(env), "token-cache.json")
 
 type Table = Record<string, unknown>
 
@@ -66,15 +66,15 @@ const text = (value: unknown): string | undefined => typeof value === "string" &
 
 /** `Sites.configPath` with `--config` first, as the full command reads it. */
 const configPath = (globals: Globals, env: NodeJS.ProcessEnv): string =>
-  globals.config !== undefined ? Path.resolve(globals.config) : Paths.configFile(env)
+  globals.config !== undefined ? resolve(globals.config) : Paths.configFile(env)
 
-const private0600 = (stat: Fs.Stats) =>
+const private0600 = (stat: Stats) =>
   (stat.mode & 0o077) === 0 && (typeof process.getuid !== "function" || stat.uid === process.getuid())
 
 /** The identity of a file: any write, replacement or `touch` changes it (`undefined`: no such file). */
 const identityOf = (file: string): string | undefined => {
   try {
-    const s = Fs.statSync(file, { bigint: true, throwIfNoEntry: false })
+    const s = statSync(file, { bigint: true, throwIfNoEntry: false })
     return s === undefined ? undefined : `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`
   } catch {
     return undefined
@@ -114,13 +114,13 @@ const plainEnvironment = (env: NodeJS.ProcessEnv): boolean => {
   for (const name of Object.keys(env)) {
     if (name.startsWith("EFFECT_AUTH_") && !loginOnly.has(name)) return false
   }
-  return !Fs.existsSync(".env")
+  return !existsSync(".env")
 }
 
 const readRecord = (env: NodeJS.ProcessEnv): Table => {
   const file = recordFile(env)
-  if (!private0600(Fs.statSync(file))) return {}
-  const record: unknown = JSON.parse(Fs.readFileSync(file, "utf8"))
+  if (!private0600(statSync(file))) return {}
+  const record: unknown = JSON.parse(readFileSync(file, "utf8"))
   return isTable(record) && record.version === 1 && isTable(record.entries) ? record.entries : {}
 }
 
@@ -166,10 +166,10 @@ export const remember = (
       version: 1,
       entries: Object.fromEntries([...kept, ...[...keys].map((key) => [key, entry] as const)])
     })
-    Fs.mkdirSync(Path.dirname(file), { recursive: true, mode: 0o700 })
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     const temporary = `${file}.${process.pid}.tmp`
-    Fs.writeFileSync(temporary, contents, { mode: 0o600 })
-    Fs.renameSync(temporary, file)
+    writeFileSync(temporary, contents, { mode: 0o600 })
+    renameSync(temporary, file)
   } catch {
     // best effort
   }
@@ -212,13 +212,13 @@ const freshValue = (entry: unknown, now: number): string | undefined => {
 }
 
 const fromFile = (location: Location & { readonly storage: "file" }, now: number): string | undefined => {
-  const stat = Fs.statSync(location.file)
+  const stat = statSync(location.file)
   // past the file store's read bound (8 MiB) the slow path reports it
-  if (!private0600(Fs.statSync(Path.dirname(location.file))) || !private0600(stat) || stat.size > 8 * 1024 * 1024) {
+  if (!private0600(statSync(dirname(location.file))) || !private0600(stat) || stat.size > 8 * 1024 * 1024) {
     return undefined
   }
   // The secure file's layout: `{ "version": 1, "entries": { <key>: <encoded Token> } }`.
-  const contents: unknown = JSON.parse(Fs.readFileSync(location.file, "utf8"))
+  const contents: unknown = JSON.parse(readFileSync(location.file, "utf8"))
   if (!isTable(contents) || contents.version !== 1 || !isTable(contents.entries)) return undefined
   return freshValue(Object.hasOwn(contents.entries, location.key) ? contents.entries[location.key] : undefined, now)
 }

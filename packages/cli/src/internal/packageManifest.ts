@@ -4,11 +4,11 @@
  *
  * @internal
  */
-import * as Path from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** This module's directory: from `__filename` in the binary's CommonJS entry, else `import.meta.url`. */
-const here = (): string => Path.dirname(typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url))
+const here = (): string => dirname(typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url))
 
 /**
  * The first answer of `read` for the `package.json` files at most `levels` directories above this
@@ -19,9 +19,9 @@ const here = (): string => Path.dirname(typeof __filename === "string" ? __filen
 export const nearest = <A>(read: (file: string) => A | undefined, levels: number): A | undefined => {
   let dir = here()
   for (let i = 0; i < levels; i++) {
-    const found = read(Path.join(dir, "package.json"))
+    const found = read(join(dir, "package.json"))
     if (found !== undefined) return found
-    dir = Path.dirname(dir)
+    dir = dirname(dir)
   }
   return undefined
 }

@@ -4,12 +4,12 @@
  *
  * @internal
  */
-import * as Fs from "node:fs"
+import { readFileSync } from "node:fs"
 import { nearest } from "./packageManifest.js"
 
 const ours = (file: string): string | undefined => {
   try {
-    const manifest: unknown = JSON.parse(Fs.readFileSync(file, "utf8"))
+    const manifest: unknown = JSON.parse(readFileSync(file, "utf8"))
     return typeof manifest === "object" && manifest !== null && "name" in manifest &&
         manifest.name === "@effect-auth/cli" && "version" in manifest && typeof manifest.version === "string"
       ? manifest.version
