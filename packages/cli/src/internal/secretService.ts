@@ -374,7 +374,7 @@ const exchange = (socket: Net.Socket, query: Query, uid: number, timeoutMillis: 
     socket.on("error", () => finish(undefined))
     socket.on("close", () => finish(undefined))
     let authenticated = false
-    let pending = Buffer.alloc(0)
+    let pending: Buffer = Buffer.alloc(0)
     let session: string | undefined
     let item: string | undefined
     // GetSecret once both the session and the one item are known, whichever answer comes first
