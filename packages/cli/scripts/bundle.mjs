@@ -9,6 +9,8 @@
  *   when it runs; and `chunks/keyringHelper.cjs`, the keyring's helper process.
  *
  *   node scripts/bundle.mjs [outdir]     (default dist, in the package's directory)
+ *
+ * `EFFECT_AUTH_BUNDLE_MINIFY=false` keeps the names, for reading a `--cpu-prof` profile.
  */
 import * as esbuild from "esbuild"
 import * as Fs from "node:fs"
