@@ -16,6 +16,8 @@
  *   nodenext and bundler;
  * - `npm install -g @effect-auth/cli` (into a temporary prefix) brings no Effect of its own and
  *   `effect-auth --version` works, as does `npx effect-auth --version` in the project;
+ *   `effect-auth token` after a login prints the token, and its cache hit prints the same token
+ *   from `bin.cjs` alone (the chunks moved away), with file storage and with the keyring;
  * - `npx @effect-auth/anaplan-emulator` runs the emulator; the global `effect-auth` logs in to it
  *   and prints `whoami` with file storage, with the system keyring (gnome-keyring under
  *   `dbus-run-session`) and with Redis (a `redis-server`); a library program logs in and prints
@@ -369,11 +371,22 @@ const loginStep = async (effectAuth) => {
     const env = { HOME: home, XDG_CONFIG_HOME: Path.join(home, "config"), XDG_STATE_HOME: Path.join(home, "state"), XDG_DATA_HOME: Path.join(home, "data") }
     const add = [effectAuth, "sites", "add", "emulator", "--provider", "anaplan", "--email", email, "--auth-url", url, "--api-url", url, "--storage", storage, "--yes"]
     const cli = (...args) => [effectAuth, ...args].map(quote).join(" ")
-    const script = [add.map(quote).join(" "), ...extra, `EFFECT_AUTH_PASSWORD=${quote(password)} ${cli("login")}`, cli("whoami"), cli("status")].join(" && ")
+    // The first `token` runs the full command, which records where the token lives; the second is
+    // the cache hit (file and keyring storage), which must answer from bin.cjs alone: with the
+    // chunks moved away.
+    const chunks = quote(Path.join(Fs.realpathSync(effectAuth), "..", "chunks"))
+    const tokens = [
+      `first=$(${cli("token")})`,
+      `mv ${chunks} ${chunks}.away`,
+      `{ second=$(${cli("token")}); code=$?; mv ${chunks}.away ${chunks}; [ $code = 0 ]; }`,
+      `[ -n "$first" ] && [ "$first" = "$second" ] && echo "token: the cache hit printed the full command's token without the chunks"`
+    ]
+    const script = [add.map(quote).join(" "), ...extra, `EFFECT_AUTH_PASSWORD=${quote(password)} ${cli("login")}`, ...(storage === "redis" ? [] : tokens), cli("whoami"), cli("status")].join(" && ")
     const [command, ...args] = wrap(["sh", "-c", script])
     const result = run(home, command, args, { env })
     log(result.stdout.trimEnd())
     check(result.stdout.includes(email), `effect-auth login and whoami with storage ${storage}`)
+    if (storage !== "redis") check(result.stdout.includes("token: the cache hit printed"), `effect-auth token with storage ${storage}: the cache hit (bin.cjs alone) prints the full command's token`)
     return result.stdout
   }
   shell("file", [])

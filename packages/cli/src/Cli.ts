@@ -79,7 +79,7 @@ export interface RunOptions {
  * @since 0.1.0
  * @category constants
  */
-export const version: string = internalVersion
+export const version: string = internalVersion()
 
 /**
  * Parses `argv` (as `process.argv`: node and the script first) and runs the command: the help,

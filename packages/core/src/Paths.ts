@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import * as Os from "node:os"
-import * as Path from "node:path"
+import { homedir } from "node:os"
+import { isAbsolute, join } from "node:path"
 
 const nonEmpty = (value: string | undefined): value is string => value !== undefined && value !== ""
 
@@ -17,12 +17,12 @@ const nonEmpty = (value: string | undefined): value is string => value !== undef
  * @category paths
  */
 export const home = (env: Record<string, string | undefined> = process.env): string =>
-  nonEmpty(env.HOME) ? env.HOME : Os.homedir()
+  nonEmpty(env.HOME) ? env.HOME : homedir()
 
 /** An XDG base directory: the variable when it holds an absolute path (the spec ignores relative ones), else the default under HOME. */
 const xdg = (env: Record<string, string | undefined>, variable: string, fallback: ReadonlyArray<string>): string => {
   const value = env[variable]
-  return nonEmpty(value) && Path.isAbsolute(value) ? value : Path.join(home(env), ...fallback)
+  return nonEmpty(value) && isAbsolute(value) ? value : join(home(env), ...fallback)
 }
 
 /**
@@ -35,7 +35,7 @@ const xdg = (env: Record<string, string | undefined>, variable: string, fallback
 export const configFile = (env: Record<string, string | undefined> = process.env): string =>
   nonEmpty(env.EFFECT_AUTH_CONFIG)
     ? env.EFFECT_AUTH_CONFIG
-    : Path.join(xdg(env, "XDG_CONFIG_HOME", [".config"]), "effect-auth", "config.toml")
+    : join(xdg(env, "XDG_CONFIG_HOME", [".config"]), "effect-auth", "config.toml")
 
 /**
  * The state directory (the secure file store and its lock files): `$XDG_STATE_HOME/effect-auth`,
@@ -45,4 +45,4 @@ export const configFile = (env: Record<string, string | undefined> = process.env
  * @category paths
  */
 export const stateDirectory = (env: Record<string, string | undefined> = process.env): string =>
-  Path.join(xdg(env, "XDG_STATE_HOME", [".local", "state"]), "effect-auth")
+  join(xdg(env, "XDG_STATE_HOME", [".local", "state"]), "effect-auth")

@@ -17,12 +17,12 @@
  *
  * @internal
  */
-import * as Fs from "node:fs"
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs"
+import { dirname, join, resolve } from "node:path"
 import * as Paths from "@effect-auth/core/Paths"
 import type { Globals } from "./globalsType.js"
-import * as SecretService from "./secretService.js"
+import { nearest } from "./packageManifest.js"
+import type * as SecretService from "./secretService.js"
 
 /**
  * Variables read only at login time: they cannot change which token `token` prints.
@@ -55,7 +55,7 @@ export const commandPolicy = {
 const keyringTimeoutMillis = 250
 
 /** The record's file, in the default state directory. */
-const recordFile = (env: NodeJS.ProcessEnv) => Path.join(Paths.stateDirectory(env), "token-cache.json")
+const recordFile = (env: NodeJS.ProcessEnv) => join(Paths.stateDirectory(env), "token-cache.json")
 
 type Table = Record<string, unknown>
 
@@ -66,15 +66,25 @@ const text = (value: unknown): string | undefined => typeof value === "string" &
 
 /** `Sites.configPath` with `--config` first, as the full command reads it. */
 const configPath = (globals: Globals, env: NodeJS.ProcessEnv): string =>
-  globals.config !== undefined ? Path.resolve(globals.config) : Paths.configFile(env)
+  globals.config !== undefined ? resolve(globals.config) : Paths.configFile(env)
 
-const private0600 = (stat: Fs.Stats) =>
+const private0600 = (stat: Stats) =>
   (stat.mode & 0o077) === 0 && (typeof process.getuid !== "function" || stat.uid === process.getuid())
 
-/** The identity of a file: any write, replacement or `touch` changes it. */
+/** The identity of a file: any write, replacement or `touch` changes it (`undefined`: no such file). */
+const identityOf = (file: string): string | undefined => {
+  try {
+    const s = statSync(file, { bigint: true, throwIfNoEntry: false })
+    return s === undefined ? undefined : `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`
+  } catch {
+    return undefined
+  }
+}
+
 const identity = (file: string): string => {
-  const s = Fs.statSync(file, { bigint: true })
-  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`
+  const found = identityOf(file)
+  if (found === undefined) throw new Error(`${file} is missing`)
+  return found
 }
 
 /**
@@ -82,17 +92,7 @@ const identity = (file: string): string => {
  * the bundle and in the source alike), which an install or upgrade rewrites, so that a new version
  * answers nothing from an old version's record.
  */
-const program = (): string => {
-  let dir = Path.dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++) {
-    try {
-      return identity(Path.join(dir, "package.json"))
-    } catch {
-      dir = Path.dirname(dir)
-    }
-  }
-  return "unknown"
-}
+const program = (): string => nearest(identityOf, 5) ?? "unknown"
 
 /** The record's entry for one command line: which config file, and which site it selects (or the default). */
 const entryKey = (globals: Globals, env: NodeJS.ProcessEnv, site: string | undefined = globals.at ?? env.EFFECT_AUTH_SITE): string =>
@@ -119,13 +119,13 @@ const plainEnvironment = (env: NodeJS.ProcessEnv): boolean => {
   for (const name of Object.keys(env)) {
     if (name.startsWith("EFFECT_AUTH_") && !loginOnly.has(name)) return false
   }
-  return !Fs.existsSync(".env")
+  return !existsSync(".env")
 }
 
 const readRecord = (env: NodeJS.ProcessEnv): Table => {
   const file = recordFile(env)
-  if (!private0600(Fs.statSync(file))) return {}
-  const record: unknown = JSON.parse(Fs.readFileSync(file, "utf8"))
+  if (!private0600(statSync(file))) return {}
+  const record: unknown = JSON.parse(readFileSync(file, "utf8"))
   return isTable(record) && record.version === 1 && isTable(record.entries) ? record.entries : {}
 }
 
@@ -174,10 +174,10 @@ export const remember = (
       version: 1,
       entries: Object.fromEntries([...kept, ...[...keys].map((key) => [key, entry] as const)])
     })
-    Fs.mkdirSync(Path.dirname(file), { recursive: true, mode: 0o700 })
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     const temporary = `${file}.${process.pid}.tmp`
-    Fs.writeFileSync(temporary, contents, { mode: 0o600 })
-    Fs.renameSync(temporary, file)
+    writeFileSync(temporary, contents, { mode: 0o600 })
+    renameSync(temporary, file)
   } catch {
     // best effort
   }
@@ -221,18 +221,18 @@ const freshValue = (entry: unknown, now: number): string | undefined => {
 
 /** The secure file's entry for `key`: `null` when it has none, `undefined` when unsure (loose permissions, too large). */
 const fileEntry = (file: string, key: string): unknown => {
-  let stat: Fs.Stats
+  let stat: Stats
   try {
-    stat = Fs.statSync(file)
+    stat = statSync(file)
   } catch (error) {
     return isTable(error) && error.code === "ENOENT" ? null : undefined
   }
   // past the file store's read bound (8 MiB) the slow path reports it
-  if (!private0600(Fs.statSync(Path.dirname(file))) || !private0600(stat) || stat.size > 8 * 1024 * 1024) {
+  if (!private0600(statSync(dirname(file))) || !private0600(stat) || stat.size > 8 * 1024 * 1024) {
     return undefined
   }
   // The secure file's layout: `{ "version": 1, "entries": { <key>: <encoded Token> } }`.
-  const contents: unknown = JSON.parse(Fs.readFileSync(file, "utf8"))
+  const contents: unknown = JSON.parse(readFileSync(file, "utf8"))
   if (!isTable(contents) || contents.version !== 1 || !isTable(contents.entries)) return undefined
   return Object.hasOwn(contents.entries, key) ? contents.entries[key] : null
 }
@@ -245,7 +245,7 @@ const fromFile = (location: { readonly file: string; readonly key: string }, now
  * `storageDecision.ts` writes it), or `undefined` when the full command would decide again.
  */
 const decisionOf = (location: Location & { readonly storage: "auto" }): "file" | "keyring" | undefined => {
-  const record: unknown = JSON.parse(Fs.readFileSync(Path.join(Path.dirname(location.file), "storage.json"), "utf8"))
+  const record: unknown = JSON.parse(readFileSync(join(dirname(location.file), "storage.json"), "utf8"))
   if (!isTable(record) || record.version !== 1 || !isTable(record.services)) return undefined
   const entry = Object.hasOwn(record.services, location.service) ? record.services[location.service] : undefined
   if (!isTable(entry) || typeof entry.decidedAt !== "string" || !Number.isFinite(Date.parse(entry.decidedAt))) return undefined
@@ -312,7 +312,9 @@ export const cachedAnswer = async (
       if (decision !== "keyring") return decision === "file" ? fromFile(location, now) : undefined
     }
     if (process.platform !== "linux") return undefined
-    const entry = await SecretService.read(
+    // loaded (with `node:net`) only now: the secure file's hit and `--version` need neither
+    const secretService: typeof SecretService = await import("./secretService.js")
+    const entry = await secretService.read(
       { service: location.service, account: location.key },
       { address: env.DBUS_SESSION_BUS_ADDRESS, timeoutMillis: keyringTimeoutMillis }
     )

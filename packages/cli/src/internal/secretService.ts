@@ -59,37 +59,39 @@ export const socketPath = (address: string | undefined): string | undefined => {
 
 // --- marshalling (little-endian) -------------------------------------------------------------
 
+/** Bytes as a binary (latin1) string: this runs once per process, cold, where string building is cheaper than Buffer calls. */
+const u32 = (n: number): string => String.fromCharCode(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff)
+
+/** UTF-8 as a binary string (ASCII is its own). */
+const utf8 = (s: string): string => /^[\x00-\x7f]*$/.test(s) ? s : Buffer.from(s, "utf8").toString("latin1")
+
 class Writer {
-  private bytes: Array<number> = []
+  private out = ""
   get length() {
-    return this.bytes.length
+    return this.out.length
   }
   align(n: number) {
-    while (this.bytes.length % n !== 0) this.bytes.push(0)
+    const pad = (n - (this.out.length % n)) % n
+    if (pad > 0) this.out += "\0".repeat(pad)
   }
   byte(b: number) {
-    this.bytes.push(b & 0xff)
+    this.out += String.fromCharCode(b & 0xff)
   }
   u32(n: number) {
     this.align(4)
-    this.bytes.push(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff)
+    this.out += u32(n)
   }
   setU32(at: number, n: number) {
-    this.bytes[at] = n & 0xff
-    this.bytes[at + 1] = (n >>> 8) & 0xff
-    this.bytes[at + 2] = (n >>> 16) & 0xff
-    this.bytes[at + 3] = (n >>> 24) & 0xff
+    this.out = this.out.slice(0, at) + u32(n) + this.out.slice(at + 4)
   }
   string(s: string) {
-    const utf8 = Buffer.from(s, "utf8")
-    this.u32(utf8.length)
-    for (const b of utf8) this.bytes.push(b)
-    this.bytes.push(0)
+    const bytes = utf8(s)
+    this.u32(bytes.length)
+    this.out += `${bytes}\0`
   }
   signature(s: string) {
     this.byte(s.length)
-    for (const c of Buffer.from(s, "ascii")) this.bytes.push(c)
-    this.bytes.push(0)
+    this.out += `${s}\0`
   }
   arg(arg: Arg) {
     switch (arg.type) {
@@ -113,8 +115,9 @@ class Writer {
       }
     }
   }
-  buffer() {
-    return Buffer.from(this.bytes)
+  /** The bytes, as a binary string (write it with the `latin1` encoding). */
+  bytes() {
+    return this.out
   }
 }
 
@@ -123,7 +126,7 @@ const methodCall = (
   serial: number,
   call: { readonly path: string; readonly iface: string; readonly member: string; readonly destination: string },
   args: ReadonlyArray<Arg> = []
-): Buffer => {
+): string => {
   const body = new Writer()
   for (const arg of args) body.arg(arg)
   const header = new Writer()
@@ -149,11 +152,27 @@ const methodCall = (
   if (args.length > 0) field(8, "g", args.map((a) => a.type).join(""))
   header.setU32(fieldsAt, header.length - fieldsAt - 4)
   header.align(8)
-  return Buffer.concat([header.buffer(), body.buffer()])
+  return header.bytes() + body.bytes()
 }
 
 /** A decoded value: numbers, strings, byte arrays (Buffer), arrays and structs (arrays). */
 type Value = number | bigint | boolean | string | Buffer | ReadonlyArray<Value>
+
+/** A 32-bit unsigned number at `at` (byte reads: cheaper than Buffer's methods on their first call). */
+const u32At = (buf: Buffer, at: number, le: boolean): number =>
+  (le
+    ? buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)
+    : (buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0
+
+/** The UTF-8 text of `buf[from..to)` (ASCII, which names and paths are, without a Buffer call). */
+const textAt = (buf: Buffer, from: number, to: number): string => {
+  let s = ""
+  for (let i = from; i < to; i++) {
+    if (buf[i] >= 0x80) return buf.toString("utf8", from, to)
+    s += String.fromCharCode(buf[i])
+  }
+  return s
+}
 
 class Reader {
   constructor(private readonly buf: Buffer, private offset: number, private readonly le: boolean) {}
@@ -162,7 +181,7 @@ class Reader {
   }
   u32() {
     this.align(4)
-    const n = this.le ? this.buf.readUInt32LE(this.offset) : this.buf.readUInt32BE(this.offset)
+    const n = u32At(this.buf, this.offset, this.le)
     this.offset += 4
     return n
   }
@@ -196,13 +215,13 @@ class Reader {
       case "s":
       case "o": {
         const length = this.u32()
-        const s = this.buf.toString("utf8", this.offset, this.offset + length)
+        const s = textAt(this.buf, this.offset, this.offset + length)
         this.offset += length + 1
         return [s, at + 1]
       }
       case "g": {
         const length = this.buf[this.offset++]
-        const s = this.buf.toString("ascii", this.offset, this.offset + length)
+        const s = textAt(this.buf, this.offset, this.offset + length)
         this.offset += length + 1
         return [s, at + 1]
       }
@@ -270,8 +289,8 @@ const parseMessages = (buf: Buffer): [ReadonlyArray<Reply>, number] => {
   while (buf.length - offset >= 16) {
     const le = buf[offset] === 0x6c
     const type = buf[offset + 1]
-    const bodyLength = le ? buf.readUInt32LE(offset + 4) : buf.readUInt32BE(offset + 4)
-    const fieldsLength = le ? buf.readUInt32LE(offset + 12) : buf.readUInt32BE(offset + 12)
+    const bodyLength = u32At(buf, offset + 4, le)
+    const fieldsLength = u32At(buf, offset + 12, le)
     const bodyStart = offset + Math.ceil((16 + fieldsLength) / 8) * 8
     const end = bodyStart + bodyLength
     if (buf.length < end) break
@@ -301,51 +320,87 @@ const parseMessages = (buf: Buffer): [ReadonlyArray<Reply>, number] => {
 }
 
 /**
+ * The whole exchange up to the search, in one write (as sd-bus sends it; the bus reads what follows
+ * `BEGIN` as messages): the `EXTERNAL` handshake with our uid, `BEGIN`, then `Hello` (serial 1),
+ * `OpenSession("plain")` (serial 2) and `SearchItems` (serial 3), whose answers may come in any
+ * order (matched by their reply serial).
+ */
+const opening = (query: Query, uid: number): string =>
+  [
+    `\0AUTH EXTERNAL ${[...String(uid)].map((digit) => (0x30 + Number(digit)).toString(16)).join("")}\r\nBEGIN\r\n`,
+    methodCall(1, { path: "/org/freedesktop/DBus", iface: bus, member: "Hello", destination: bus }),
+    methodCall(2, { path: secretsPath, iface: serviceInterface, member: "OpenSession", destination: secrets }, [
+      { type: "s", value: "plain" },
+      { type: "v", value: "" }
+    ]),
+    methodCall(3, { path: secretsPath, iface: serviceInterface, member: "SearchItems", destination: secrets }, [
+      { type: "a{ss}", value: { service: query.service, username: query.account } }
+    ])
+  ].join("")
+
+/**
  * The secret stored for `query`, when the Secret Service on the session bus answers within
  * `timeoutMillis` with exactly one unlocked item; `undefined` otherwise (no bus, no keyring, a
- * locked or missing item, several items, an error, too slow). Never throws, never blocks.
+ * locked or missing item, several items, an error, too slow). Never throws, never blocks. Two
+ * round trips: {@link opening}, then `Item.GetSecret` (serial 4). The connection closes in the
+ * next turn of the event loop (a program that exits on the answer skips that).
  *
  * @internal
  */
 export const read = (
   query: Query,
   options: { readonly address: string | undefined; readonly timeoutMillis: number }
-): Promise<string | undefined> =>
+): Promise<string | undefined> => {
+  const path = socketPath(options.address)
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined
+  if (path === undefined || uid === undefined) return Promise.resolve(undefined)
+  return exchange(Net.createConnection({ path }), query, uid, options.timeoutMillis)
+}
+
+const exchange = (socket: Net.Socket, query: Query, uid: number, timeoutMillis: number): Promise<string | undefined> =>
   new Promise((resolve) => {
-    const path = socketPath(options.address)
-    const uid = typeof process.getuid === "function" ? process.getuid() : undefined
-    if (path === undefined || uid === undefined) return resolve(undefined)
     let settled = false
-    const socket = Net.createConnection({ path })
     const finish = (value: string | undefined) => {
       if (settled) return
       settled = true
-      clearTimeout(timer)
-      socket.destroy()
       resolve(value)
+      // after the answer's continuations: the binary prints and exits before paying for the close
+      setImmediate(() => {
+        clearTimeout(timer)
+        socket.destroy()
+      })
     }
-    const timer = setTimeout(() => finish(undefined), options.timeoutMillis)
+    const timer = setTimeout(() => finish(undefined), timeoutMillis)
     socket.on("error", () => finish(undefined))
     socket.on("close", () => finish(undefined))
     let authenticated = false
-    let pending = Buffer.alloc(0)
+    let pending: Buffer = Buffer.alloc(0)
     let session: string | undefined
+    let item: string | undefined
+    // GetSecret once both the session and the one item are known, whichever answer comes first
+    const getSecret = () => {
+      if (session === undefined || item === undefined) return
+      socket.write(methodCall(4, {
+        path: item,
+        iface: "org.freedesktop.Secret.Item",
+        member: "GetSecret",
+        destination: secrets
+      }, [{ type: "o", value: session }]), "latin1")
+    }
     const onReply = (reply: Reply) => {
       if (reply.error) return finish(undefined)
       if (reply.replySerial === 2) {
         // OpenSession -> (v output, o session)
-        session = typeof reply.body[1] === "string" ? reply.body[1] : undefined
+        if (typeof reply.body[1] !== "string") return finish(undefined)
+        session = reply.body[1]
+        getSecret()
       } else if (reply.replySerial === 3) {
         // SearchItems -> (ao unlocked, ao locked)
         const [unlocked, locked] = reply.body
-        if (session === undefined || !Array.isArray(unlocked) || !Array.isArray(locked)) return finish(undefined)
+        if (!Array.isArray(unlocked) || !Array.isArray(locked)) return finish(undefined)
         if (unlocked.length !== 1 || locked.length !== 0 || typeof unlocked[0] !== "string") return finish(undefined)
-        socket.write(methodCall(4, {
-          path: unlocked[0],
-          iface: "org.freedesktop.Secret.Item",
-          member: "GetSecret",
-          destination: secrets
-        }, [{ type: "o", value: session }]))
+        item = unlocked[0]
+        getSecret()
       } else if (reply.replySerial === 4) {
         // GetSecret -> ((o session, ay parameters, ay value, s content_type))
         const secret = reply.body[0]
@@ -354,25 +409,17 @@ export const read = (
       }
     }
     socket.on("data", (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk])
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
       if (!authenticated) {
-        const newline = pending.indexOf("\r\n")
+        // the handshake's answer, `OK <guid>`, then the replies
+        let newline = 0
+        while (newline + 1 < pending.length && (pending[newline] !== 0x0d || pending[newline + 1] !== 0x0a)) newline++
+        if (newline + 1 >= pending.length) newline = -1
         if (newline < 0) return
-        const line = pending.toString("ascii", 0, newline)
+        const line = textAt(pending, 0, newline)
         pending = pending.subarray(newline + 2)
         if (!line.startsWith("OK ")) return finish(undefined)
         authenticated = true
-        socket.write(Buffer.concat([
-          Buffer.from("BEGIN\r\n", "ascii"),
-          methodCall(1, { path: "/org/freedesktop/DBus", iface: bus, member: "Hello", destination: bus }),
-          methodCall(2, { path: secretsPath, iface: serviceInterface, member: "OpenSession", destination: secrets }, [
-            { type: "s", value: "plain" },
-            { type: "v", value: "" }
-          ]),
-          methodCall(3, { path: secretsPath, iface: serviceInterface, member: "SearchItems", destination: secrets }, [
-            { type: "a{ss}", value: { service: query.service, username: query.account } }
-          ])
-        ]))
       }
       try {
         const [replies, used] = parseMessages(pending)
@@ -382,8 +429,5 @@ export const read = (
         finish(undefined)
       }
     })
-    socket.write(Buffer.concat([
-      Buffer.from([0]),
-      Buffer.from(`AUTH EXTERNAL ${Buffer.from(String(uid), "ascii").toString("hex")}\r\n`, "ascii")
-    ]))
+    socket.write(opening(query, uid), "latin1")
   })

@@ -5,46 +5,22 @@
 import * as AnaplanAuthServer from "@effect-auth/anaplan/testing"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as esbuild from "esbuild"
 import { execFile, execFileSync, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as Bundle from "../../scripts/bundle.mjs"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const packageDir = Path.join(here, "..", "..")
 
-/** The esbuild options of the shipped binary (see the package's `build:bin` script). */
-export const bundleOptions = (outdir: string): esbuild.BuildOptions => ({
-  entryPoints: [Path.join(packageDir, "src", "bin.ts")],
-  bundle: true,
-  // Commands load their modules when they run: `--version` and `token` start small.
-  splitting: true,
-  entryNames: "[name]",
-  chunkNames: "chunks/[name]-[hash]",
-  minify: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  conditions: ["source"],
-  // Native and CommonJS clients load only when a site uses them.
-  external: ["ioredis", "@napi-rs/keyring"],
-  outdir,
-  logLevel: "warning",
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" }
-})
-
 let bundled: Promise<string> | undefined
 
-/** Bundles `src/bin.ts` into `build/effect-auth/bin.js` (and its chunks) once per test process. */
+/** Bundles the binary as it ships (`scripts/bundle.mjs`) into `build/effect-auth/` once per test process: its `bin.cjs`. */
 export const bundle: Effect.Effect<string> = Effect.promise(() => {
-  bundled ??= (async () => {
-    // Below package.json's directory, so that `--version` finds the package version.
-    const outdir = Path.join(packageDir, "build", "effect-auth")
-    await esbuild.build(bundleOptions(outdir))
-    return Path.join(outdir, "bin.js")
-  })()
+  // Below package.json's directory, so that `--version` finds the package version.
+  bundled ??= Bundle.bundle(Path.join(packageDir, "build", "effect-auth"))
   return bundled
 })
 
