@@ -156,6 +156,17 @@ describe("Sites.load and parse", () => {
       assert.strictEqual(top.detail, "c.toml:1: site: unknown key; did you mean sites?")
     }))
 
+  it.effect("anaconda-auth's ssl_verify and proxy_servers say what to write here instead of a guess", () =>
+    Effect.gen(function*() {
+      const text = `[sites.ana]\nprovider = "anaconda"\nssl_verify = false\nproxy_servers = { https = "http://p:3128" }\n`
+      const error = yield* failure(Sites.parse(text, "c.toml"))
+      const lines = error.detail.split("\n")
+      assert.match(lines[0], /^c\.toml:3: sites\.ana\.ssl_verify: unknown key; anaconda-auth's ssl_verify is tls_verify here/)
+      assert.match(lines[1], /^c\.toml:4: sites\.ana\.proxy_servers: unknown key; anaconda-auth's proxy_servers .* is proxy here/)
+      const edit = yield* failure(Sites.modifySite(`[sites.ana]\nprovider = "anaconda"\n`, "ana", { ssl_verify: "false" }))
+      assert.include(edit.message, "ssl_verify is tls_verify here")
+    }))
+
   it.effect("unknown providers, methods and storage kinds list the allowed values", () =>
     Effect.gen(function*() {
       const text = `storage = "keyrnig"\n[sites.a]\nprovider = "anaplann"\nmethod = "magic"\n`

@@ -12,7 +12,7 @@ import * as Doc from "./sitesDocument.js"
 import * as Fields from "./sitesFields.js"
 import { type Config, configError, parse } from "./sitesParse.js"
 import { addSiteHint } from "./sitesResolve.js"
-import { closest } from "./sitesSuggest.js"
+import { unknownKeyAdvice } from "./sitesSuggest.js"
 
 
 /** @internal */
@@ -36,8 +36,8 @@ const checkEdits = (
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue
     if (!registry.fields.has(key)) {
-      const suggestion = closest(key, fieldNames)
-      errors.push(`sites.${name}.${key}: unknown key${suggestion === undefined ? "" : `; did you mean ${suggestion}?`}`)
+      const advice = unknownKeyAdvice(key, fieldNames)
+      errors.push(`sites.${name}.${key}: unknown key${advice === undefined ? "" : `; ${advice}`}`)
       continue
     }
     const list = registry.fields.get(key)?.kind === "list"

@@ -13,7 +13,7 @@ import * as Paths from "../Paths.js"
 import type * as Provider from "../Provider.js"
 import * as Doc from "./sitesDocument.js"
 import * as Fields from "./sitesFields.js"
-import { closest } from "./sitesSuggest.js"
+import { unknownKeyAdvice } from "./sitesSuggest.js"
 
 /** A site's properties, with defaults applied. @internal */
 export interface SiteProps {
@@ -138,12 +138,8 @@ export const parse = (
       const label = (key: string) => [...prefix, key].join(".")
       for (const [key, raw] of entries) {
         if (!registry.fields.has(key)) {
-          const suggestion = closest(key, prefix.length === 0 ? topLevel : registry.fieldNames)
-          errors.push(
-            `${at([...prefix, key])}: ${label(key)}: unknown key; ${
-              suggestion === undefined ? `valid keys: ${registry.fieldNames.join(", ")}` : `did you mean ${suggestion}?`
-            }`
-          )
+          const advice = unknownKeyAdvice(key, prefix.length === 0 ? topLevel : registry.fieldNames, registry.fieldNames)
+          errors.push(`${at([...prefix, key])}: ${label(key)}: unknown key; ${advice}`)
           continue
         }
         const checked = Fields.checkValue(registry, key, raw)

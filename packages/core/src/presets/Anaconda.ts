@@ -88,7 +88,9 @@ const fields = {
  * The Anaconda provider (`provider = "anaconda"`), with anaconda-auth's fields: `domain`,
  * `auth_domain_override`, `api_key` (a static key that skips the login, as anaconda-auth uses
  * it), `use_device_flow`, `extra_headers` (JSON, sent with every request the provider makes).
- * anaconda-auth's `ssl_verify` and `proxy_servers` are the common transport fields of every site.
+ * anaconda-auth's `ssl_verify` and `proxy_servers` are the common transport fields of every site
+ * (`tls_verify`, `ca_file`, `proxy`); a config that still says `ssl_verify` or `proxy_servers`
+ * fails with an error naming the field to write instead.
  *
  * @since 0.1.0
  * @category providers
