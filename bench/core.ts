@@ -3,8 +3,10 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import { performance } from "node:perf_hooks"
 import * as AuthHttpClient from "../packages/core/src/AuthHttpClient.js"
@@ -92,32 +94,52 @@ export const middlewareThroughput: Effect.Effect<ReadonlyArray<Result>, unknown>
       )
       return requests / ((performance.now() - start) / 1000)
     })
-  yield* rate(bare) // warm-up
-  yield* rate(authed)
-  // Paired trials (bare then authed, back to back) and the median of their ratios: the machine's
-  // drift between trials cancels out of each pair.
-  const b: Array<number> = []
-  const a: Array<number> = []
-  const ratios: Array<number> = []
-  // Which side runs first alternates, so that neither always pays the other's garbage.
-  for (let trial = 0; trial < 15; trial++) {
-    if (trial % 2 === 0) {
-      b.push(yield* rate(bare))
-      a.push(yield* rate(authed))
-    } else {
-      a.push(yield* rate(authed))
-      b.push(yield* rate(bare))
+  // The same request signed once, statically: what the middleware's own work (the token source,
+  // the 401 watch, the redaction) is measured against, apart from the cost of sending a header.
+  const signed = HttpClient.mapRequest(
+    bare,
+    HttpClientRequest.setHeader("authorization", Redacted.value((yield* source.get).authorizationHeader))
+  )
+  // the bare client twice: the noise floor of this machine, against which the other ratios read
+  const clients = [bare, signed, authed, bare] as const
+  for (const client of clients) yield* rate(client) // warm-up
+  // Trials in rotating order, so that no client always runs first or after the same one, and the
+  // median of the per-trial ratios: the machine's drift between trials cancels out of each.
+  const runs: Array<Array<number>> = clients.map(() => [])
+  const trials = 16
+  for (let trial = 0; trial < trials; trial++) {
+    for (let k = 0; k < clients.length; k++) {
+      const i = (trial + k) % clients.length
+      runs[i].push(yield* rate(clients[i]))
     }
-    ratios.push(a[trial] / b[trial])
   }
-  const ratio = median(ratios)
+  const [b, s, a, control] = runs
+  const ratio = (x: Array<number>, y: Array<number>) => median(x.map((v, i) => v / y[i]))
+  const vsBare = ratio(a, b)
+  const vsSigned = ratio(a, s)
+  const noise = ratio(control, b)
+  const common = `median of ${trials} trials, ${requests} requests each, concurrency 16, loopback, server in another process`
   return [
     {
       name: "requests/s through AuthHttpClient vs the bare client",
-      figure: `${ratio.toFixed(3)}x`,
-      detail: `median of 15 paired trials; ${median(a).toFixed(0)} vs ${median(b).toFixed(0)} req/s, ${requests} requests per trial, concurrency 16, loopback, server in another process`,
+      figure: `${vsBare.toFixed(3)}x`,
+      detail: `${common}; ${median(a).toFixed(0)} vs ${median(b).toFixed(0)} req/s; the bare requests carry no header`,
       goal: ">= 0.97x (issue 17)",
-      met: ratio >= 0.97
+      met: vsBare >= 0.97
+    },
+    {
+      name: "requests/s through AuthHttpClient vs the bare client sending the same Authorization header",
+      figure: `${vsSigned.toFixed(3)}x`,
+      detail: `${common}; ${median(s).toFixed(0)} req/s for the statically signed client: the middleware's own cost`,
+      goal: "reported",
+      met: true
+    },
+    {
+      name: "noise floor: the bare client against itself in the same trials",
+      figure: `${noise.toFixed(3)}x`,
+      detail: `${common}; how far from 1x two identical clients read on this machine in this run`,
+      goal: "reported",
+      met: true
     }
   ] satisfies Array<Result>
 }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
