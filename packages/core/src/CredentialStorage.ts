@@ -79,7 +79,7 @@ export interface Decision {
 
 /**
  * What {@link select} chose: the concrete kind, its description for messages, and for `auto` its
- * decision and, when that is the file, why the keyring is not used.
+ * decision.
  *
  * @since 0.1.0
  * @category models
@@ -87,7 +87,7 @@ export interface Decision {
 export interface Selection {
   readonly kind: Exclude<Kind, "auto">
   readonly describe: string
-  readonly fallbackReason?: string | undefined
+  /** For `auto`: what it decided (for the file, `reason` says why not the keyring). */
   readonly decision?: Decision | undefined
 }
 

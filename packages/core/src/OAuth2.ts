@@ -99,7 +99,8 @@ export type EndpointSecurity = clientAuth.EndpointSecurity
 
 /**
  * Refuses an endpoint that is not `https://` (or plain `http://` on `localhost`, 127.0.0.0/8 or
- * `[::1]`) with an `InvalidConfiguration` naming `field`; with `allowInsecureHttp` it warns instead.
+ * `[::1]`) with an `InvalidConfiguration` naming `field`; with `allowInsecureHttp` it warns instead
+ * (once per process for each endpoint).
  * Client secrets, codes and refresh tokens must not travel in clear.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1

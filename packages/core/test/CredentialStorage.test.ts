@@ -107,11 +107,11 @@ describe("CredentialStorage", () => {
       // eslint-disable-next-line no-console
       console.log(`auto without D-Bus: file chosen in ${result.millis} ms; warning: ${result.warnings[0]}`)
       assert.strictEqual(result.selection.kind, "file")
-      assert.isDefined(result.selection.fallbackReason)
+      assert.isDefined(result.selection.decision?.reason)
       assert.strictEqual(result.warnings.length, 1)
       assert.include(result.warnings[0], "system keyring")
       assert.include(result.warnings[0], file)
-      assert.include(result.warnings[0], result.selection.fallbackReason!)
+      assert.include(result.warnings[0], result.selection.decision!.reason!)
       // it says how to get the keyring back
       assert.include(result.warnings[0], Path.join(directory, "storage.json"))
       assert.isTrue(result.first.loaded && result.second.loaded)
@@ -122,7 +122,7 @@ describe("CredentialStorage", () => {
         "site-two"
       ])
       const decision = decisionIn(directory)
-      assert.deepInclude(decision, { storage: "file", reason: result.selection.fallbackReason, timedOut: false })
+      assert.deepInclude(decision, { storage: "file", reason: result.selection.decision?.reason, timedOut: false })
 
       // The next process reads the decision: the same file, no probe, no warning.
       const next = Processes.result<AutoResult>(

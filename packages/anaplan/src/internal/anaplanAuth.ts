@@ -42,23 +42,19 @@ const callOptions = (options: CallOptions): CallOptions => ({
   allowInsecureHttp: options.allowInsecureHttp
 })
 
-const warnedInsecure = new Set<string>()
-
 /**
  * Refuses a plain `http://` auth URL on a host that is not loopback: passwords, certificate
- * logins and tokens would travel in clear. With `allowInsecureHttp` it warns, once per URL.
+ * logins and tokens would travel in clear. With `allowInsecureHttp` it warns (once per process).
  */
 const secureAuthUrl = (options: CallOptions | undefined): Effect.Effect<void, AuthError.InvalidConfiguration> =>
-  Effect.suspend(() => {
-    const url = options?.authUrl ?? defaultAuthUrl
-    if (url.startsWith("https://") || (options?.allowInsecureHttp === true && warnedInsecure.has(url))) return Effect.void
-    return OAuth2.checkEndpoint("auth_url (authUrl)", url, {
+  Effect.suspend(() =>
+    OAuth2.checkEndpoint("auth_url (authUrl)", options?.authUrl ?? defaultAuthUrl, {
       site: options?.site ?? defaultSite,
       allowInsecureHttp: options?.allowInsecureHttp,
       service: "Anaplan",
       carries: "passwords and tokens"
-    }).pipe(Effect.tap(() => Effect.sync(() => options?.allowInsecureHttp === true && warnedInsecure.add(url))))
-  })
+    })
+  )
 
 /** @internal */
 export const apiBase = (apiUrl: string | undefined): string => trimSlashes(apiUrl ?? defaultApiUrl)

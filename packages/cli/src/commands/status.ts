@@ -37,8 +37,9 @@ interface Row {
 
 const row = (name: string, isDefault: boolean, plan: SiteStrategy.Plan) =>
   Effect.gen(function*() {
-    const storage = yield* Session.storageDescription(plan)
-    const decision = (yield* Session.storageSelection(plan))?.decision
+    const selection = yield* Session.storageSelection(plan)
+    const storage = Session.describeStorage(selection)
+    const decision = selection?.decision
     const base = {
       site: name,
       default: isDefault,

@@ -166,9 +166,13 @@ export const storageSelection = (
     onSome: CredentialStorage.select
   })
 
+/** Where a site's tokens are kept, for messages, from its {@link storageSelection}. @internal */
+export const describeStorage = (selection: CredentialStorage.Selection | undefined): string =>
+  selection?.describe ?? "nowhere: the token comes from the configuration"
+
 /** Where the site's tokens are kept, for messages, without opening the store. @internal */
 export const storageDescription = (plan: SiteStrategy.Plan): Effect.Effect<string, InvalidConfiguration> =>
-  Effect.map(storageSelection(plan), (selection) => selection?.describe ?? "nowhere: the token comes from the configuration")
+  Effect.map(storageSelection(plan), describeStorage)
 
 /**
  * A valid token for the site: the stored one while fresh, else refreshed, else a login (asking

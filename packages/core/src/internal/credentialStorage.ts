@@ -121,7 +121,7 @@ export const select = (
       return Effect.map(decide(options), (decision): Selection =>
         decision.kind === "keyring"
           ? { kind: "keyring", describe: StoreKeyring.describe(serviceOf(options)), decision }
-          : { kind: "file", describe: fileDescribe(options), fallbackReason: decision.reason, decision })
+          : { kind: "file", describe: fileDescribe(options), decision })
   }
 }
 

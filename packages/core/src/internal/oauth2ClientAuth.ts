@@ -106,6 +106,9 @@ export interface EndpointSecurity {
 
 const loopbackHosts = new Set(["localhost", "[::1]", "::1"])
 
+/** The insecure-endpoint warnings this process gave. */
+const warnedInsecure = new Set<string>()
+
 /** `localhost`, `*.localhost` (RFC 6761 section 6.3), 127.0.0.0/8 and `[::1]`. */
 const isLoopback = (hostname: string): boolean =>
   loopbackHosts.has(hostname) || hostname.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(hostname)
@@ -114,7 +117,7 @@ const isLoopback = (hostname: string): boolean =>
  * Checks that an endpoint is `https://`, or plain `http://` on a loopback host, as RFC 6749 requires
  * TLS for the authorization and token endpoints (sections 3.1 and 3.2) and RFC 8414 for the
  * metadata. `field` names the option or metadata field in the error. With `allowInsecureHttp`, a
- * plain `http://` endpoint elsewhere is accepted with a warning.
+ * plain `http://` endpoint elsewhere is accepted with a warning, once per process.
  *
  * @internal
  */
@@ -150,10 +153,14 @@ export const checkEndpoint = (
   const service = options.service ?? "OAuth 2"
   const carries = options.carries ?? "client secrets, codes and tokens"
   if (options.allowInsecureHttp === true) {
-    return Effect.logWarning(
-      `${options.site === undefined ? "" : `${options.site}: `}${service}: ${where}; ` +
-        `${carries} travel in clear (allow_insecure_http is set)`
-    )
+    const warning = `${options.site === undefined ? "" : `${options.site}: `}${service}: ${where}; ` +
+      `${carries} travel in clear (allow_insecure_http is set)`
+    // once per process: an endpoint checked before every call must not warn on every call
+    return Effect.suspend(() => {
+      if (warnedInsecure.has(warning)) return Effect.void
+      warnedInsecure.add(warning)
+      return Effect.logWarning(warning)
+    })
   }
   return Effect.fail(
     new AuthError.InvalidConfiguration({

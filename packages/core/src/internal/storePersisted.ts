@@ -213,9 +213,17 @@ export const persisted = (
               : locked(Effect.flatMap(load(true), fromStored))
         ))
 
+    /** `stored` when another process renewed `token` since (a fresh token, new or extended), else none. */
+    const renewedElsewhere = (stored: Option.Option<Token>, token: Token): Effect.Effect<Option.Option<Token>> =>
+      Option.match(Option.filter(stored, (latest) => renewedSince(latest, token)), {
+        onNone: () => Effect.succeedNone,
+        onSome: (latest) => Effect.map(usable(latest), (fresh) => fresh ? Option.some(latest) : Option.none())
+      })
+
     /**
-     * Refreshes the stored token. If the service rejects it (a holder killed after the service
-     * rotated it but before the store was written), a non-interactive strategy logs in again here,
+     * Refreshes the stored token. If the service rejects it, a token another process stored
+     * meanwhile is taken; else (a holder killed after the service rotated it but before the store
+     * was written) a non-interactive strategy logs in again here,
      * under the lock: the engine's own fallback would call `acquire`, which serves the stored,
      * rejected token again. An interactive strategy fails, and the engine reports `TokenExpired`.
      */
@@ -230,24 +238,20 @@ export const persisted = (
           (error) =>
             // A process whose lock expired while its store stalled may have renewed the token
             // meanwhile (its write is fenced, not lost): take that before logging in.
-            Effect.flatMap(Effect.orElseSucceed(load(false), () => Option.none<Token>()), (stored) =>
-              Option.match(Option.filter(stored, (token) => renewedSince(token, latest)), {
-                onSome: (renewed) =>
-                  Effect.flatMap(usable(renewed), (fresh) => fresh ? Effect.succeed(renewed) : Effect.fail(error)),
-                onNone: () => Effect.fail(error)
-              })).pipe(
-                Effect.catchIf(
-                  () => !strategy.interactive,
-                  () =>
-                    Effect.zipRight(
-                      Effect.logWarning("the stored token was rejected by the service; logging in again").pipe(
-                        Effect.annotateLogs("error", error.message),
-                        annotate
-                      ),
-                      acquireAndSave
-                    )
-                )
-              )
+            Effect.orElseSucceed(load(false), () => Option.none<Token>()).pipe(
+              Effect.flatMap((stored) => renewedElsewhere(stored, latest)),
+              Effect.flatMap(Option.match({
+                onSome: Effect.succeed,
+                onNone: () =>
+                  strategy.interactive ? Effect.fail(error) : Effect.zipRight(
+                    Effect.logWarning("the stored token was rejected by the service; logging in again").pipe(
+                      Effect.annotateLogs("error", error.message),
+                      annotate
+                    ),
+                    acquireAndSave
+                  )
+              }))
+            )
         )
       )
 
@@ -256,17 +260,11 @@ export const persisted = (
      * otherwise `renew` runs on the stored token (or on `token` when nothing is stored).
      */
     const renewWith = (renew: (latest: Token) => Effect.Effect<Token, AuthError>) => (token: Token) =>
-      locked(Effect.flatMap(load(true), (stored) => {
-        if (Option.isNone(stored)) return renew(token)
-        const latest = stored.value
-        return Effect.flatMap(
-          usable(latest),
-          (fresh) =>
-            fresh && renewedSince(latest, token)
-              ? Effect.as(Effect.logDebug("another process already renewed the token").pipe(annotate), latest)
-              : renew(latest)
-        )
-      }))
+      locked(Effect.flatMap(load(true), (stored) =>
+        Option.isNone(stored) ? renew(token) : Effect.flatMap(renewedElsewhere(stored, token), Option.match({
+          onSome: (latest) => Effect.as(Effect.logDebug("another process already renewed the token").pipe(annotate), latest),
+          onNone: () => renew(stored.value)
+        }))))
 
     // A strategy that cannot refresh still gets a `refresh` here when it can log in without a
     // person: the engine calls it with the token a 401 rejected (and ahead of expiry), and only it
