@@ -116,21 +116,27 @@ export const make = (source: TokenSource.Service, options?: Options) =>
         "the last time with a newly issued token",
       hint: "The account may lack access to this resource, or its credentials were revoked; log in again."
     })
+  const leaving = <A>(error: A) => Effect.fail(redactLeaving(error))
   return client.pipe(
-    HttpClient.mapRequestEffect((request) =>
-      Effect.map(source.get, (token) => HttpClientRequest.setHeader(request, "authorization", signed(token)))
-    ),
+    // a fresh token signs without a step of its own; otherwise the request waits for `get`
+    HttpClient.mapRequestEffect((request) => {
+      const fresh = source.unsafeFresh?.()
+      return fresh !== undefined
+        ? Effect.succeed(HttpClientRequest.setHeader(request, "authorization", signed(fresh)))
+        : Effect.map(source.get, (token) => HttpClientRequest.setHeader(request, "authorization", signed(token)))
+    }),
     // `send` runs the whole request, signing included, so running it again after a 401 signs the
-    // retry with the current token; the successful path costs one `flatMap` and a failure frame,
-    // and whatever leaves carries the header redacted.
+    // retry with the current token; the successful path costs one frame, and whatever leaves
+    // carries the header redacted.
     HttpClient.transformResponse((send) =>
-      Effect.flatMap(send, (response) =>
-        response.status === 401
-          ? Effect.map(
-            unauthorized(source, classify, response, recover(source, signed, classified(send), response, refused)),
-            redactSent
-          )
-          : Effect.succeed(redactSent(response))).pipe(Effect.catchAll((error) => Effect.fail(redactLeaving(error))))
+      Effect.matchEffect(send, {
+        onFailure: leaving,
+        onSuccess: (response) =>
+          response.status === 401
+            ? unauthorized(source, classify, response, recover(source, signed, classified(send), response, refused))
+              .pipe(Effect.matchEffect({ onFailure: leaving, onSuccess: (last) => Effect.succeed(redactSent(last)) }))
+            : Effect.succeed(redactSent(response))
+      })
     )
   )
 }

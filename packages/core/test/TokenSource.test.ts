@@ -52,6 +52,28 @@ describe("TokenSource", () => {
       assert.deepStrictEqual(yield* script.calls, { acquire: 1, refresh: 0, revoke: 0 })
     }))
 
+  it.scoped("one get, held and run again, decides each time it runs: yielded, piped, invalidated or expired", () =>
+    Effect.gen(function*() {
+      // no refresh: each renewal is a new login, numbered
+      const script = yield* Testing.scriptedStrategy({ lifetime: Duration.minutes(10), refresh: false })
+      const source = yield* TokenSource.make(script.strategy, { policy })
+      const get = source.get
+      const piped = Effect.map(get, value)
+      // the first yield meets a fresh token: what it takes must not stick to `get`
+      assert.strictEqual(yield* piped, "token-1")
+      assert.strictEqual(value(yield* get), "token-1")
+      yield* source.invalidate(yield* get)
+      // the same objects, after the token was dropped: both wait for a new one
+      assert.strictEqual(value(yield* get), "token-2")
+      assert.strictEqual(yield* piped, "token-2")
+      // past the token's expiry (renewed ahead or by this get): a yield of the held `get` does not
+      // take the exit it took before
+      yield* TestClock.adjust(Duration.minutes(10))
+      const renewed = value(yield* get)
+      assert.notStrictEqual(renewed, "token-2")
+      assert.strictEqual(yield* piped, renewed)
+    }))
+
   it.scoped("10,000 concurrent cold gets cause one strategy call and all get its token", () =>
     Effect.gen(function*() {
       const script = yield* Testing.scriptedStrategy({ latency: Duration.millis(50) })

@@ -13,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { SingleShotGen, YieldWrap } from "effect/Utils"
 import * as AuthError from "../AuthError.js"
 import type { AuthStrategy } from "../AuthStrategy.js"
 import * as RefreshPolicy from "../RefreshPolicy.js"
@@ -37,8 +38,8 @@ export interface MakeOptions {
 }
 
 /**
- * The engine's whole state. `ready` is the token wrapped once in `Effect.succeed`, so that the hot
- * path allocates nothing; `freshUntil` already has the skew taken off.
+ * The engine's whole state. `ready` is the token wrapped once in `Effect.succeed` (an exit), so
+ * that the hot path allocates nothing; `freshUntil` already has the skew taken off.
  */
 interface State {
   readonly token: Token | undefined
@@ -211,10 +212,18 @@ export const make = (
         }))
       })
 
-    const get: Effect.Effect<Token, AuthError.AuthError> = Effect.suspend(() => {
+    const serve = (): Effect.Effect<Token, AuthError.AuthError> => {
       const s = MutableRef.get(state)
       return s.ready !== undefined && clock.unsafeCurrentTimeMillis() < s.freshUntil ? s.ready : flight("get")
-    })
+    }
+    // `yield* get` decides at the yield, not one fiber step later: a fresh token is handed to the
+    // generator as the exit it already is (`ready`), which `Effect.gen` takes without a step of the
+    // fiber; anywhere else (`flatMap`, `pipe`, a fork) `get` is the same decision in `suspend`.
+    const get: Effect.Effect<Token, AuthError.AuthError> = Object.defineProperty(
+      Effect.suspend(serve),
+      Symbol.iterator,
+      { value: () => new SingleShotGen(new YieldWrap(serve())) }
+    )
 
     const invalidate = (token: Token): Effect.Effect<void> =>
       Effect.sync(() => {
