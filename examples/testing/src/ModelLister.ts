@@ -98,5 +98,5 @@ export const layer: Layer.Layer<ModelLister, never, AnaplanClient.AnaplanClient>
  */
 export const layerClient = (
   options?: AnaplanClient.Options
-): Layer.Layer<ModelLister, never, TokenSource | HttpClient.HttpClient> =>
+): Layer.Layer<ModelLister, AuthError.InvalidConfiguration, TokenSource | HttpClient.HttpClient> =>
   layer.pipe(Layer.provide(AnaplanClient.layer(options)))

@@ -89,17 +89,25 @@ export declare namespace AnaplanClient {
 export interface Options {
   /** The integration API host; default `https://api.anaplan.com`. */
   readonly apiUrl?: string | undefined
+  /**
+   * Accept a plain `http://` `apiUrl` on a host that is not loopback, with a warning (once per
+   * process): every request would carry the token in clear. Without it such a URL is
+   * `InvalidConfiguration`. Loopback (`localhost`, `127.0.0.1`, `[::1]`) is always accepted.
+   */
+  readonly allowInsecureHttp?: boolean | undefined
 }
 
 /**
- * Builds the client over the `TokenSource` and `HttpClient` in context.
+ * Builds the client over the `TokenSource` and `HttpClient` in context. A plain `http://` `apiUrl`
+ * elsewhere than loopback fails with `InvalidConfiguration` unless `allowInsecureHttp` is set.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make: (
   options?: Options
-) => Effect.Effect<AnaplanClient.Service, never, TokenSource | HttpClient.HttpClient> = internal.makeClient(User)
+) => Effect.Effect<AnaplanClient.Service, AuthError.InvalidConfiguration, TokenSource | HttpClient.HttpClient> =
+  internal.makeClient(User)
 
 /**
  * The client as a layer.
@@ -107,7 +115,9 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<AnaplanClient, never, TokenSource | HttpClient.HttpClient> =>
+export const layer = (
+  options?: Options
+): Layer.Layer<AnaplanClient, AuthError.InvalidConfiguration, TokenSource | HttpClient.HttpClient> =>
   Layer.effect(AnaplanClient, make(options))
 
 /**
@@ -141,7 +151,11 @@ export const layerWithAuth: {
   <EA, RA, ET, RT>(
     auth: Layer.Layer<TokenSource, EA, RA>,
     options: Options & { readonly transport: Layer.Layer<HttpClient.HttpClient, ET, RT> }
-  ): Layer.Layer<AnaplanClient | TokenSource, EA | ET, Exclude<RA, HttpClient.HttpClient> | RT>
+  ): Layer.Layer<
+    AnaplanClient | TokenSource,
+    EA | ET | AuthError.InvalidConfiguration,
+    Exclude<RA, HttpClient.HttpClient> | RT
+  >
 } = (
   auth: Layer.Layer<TokenSource, unknown, unknown>,
   options: Options & { readonly transport?: Layer.Layer<HttpClient.HttpClient, unknown, unknown> } = {}
@@ -154,14 +168,15 @@ export const layerWithAuth: {
 }
 
 /**
- * {@link layer} from `Config`; by default the optional `ANAPLAN_API_URL`.
+ * {@link layer} from `Config`; by default the optional `ANAPLAN_API_URL` and
+ * `ANAPLAN_ALLOW_INSECURE_HTTP` (default `false`).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
   config: Config.Config.Wrap<Options> = internal.clientConfig
-): Layer.Layer<AnaplanClient, ConfigError.ConfigError, TokenSource | HttpClient.HttpClient> =>
+): Layer.Layer<AnaplanClient, ConfigError.ConfigError | AuthError.InvalidConfiguration, TokenSource | HttpClient.HttpClient> =>
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
 
 /**
@@ -173,7 +188,7 @@ export const layerConfig = (
  */
 export const whoami: (
   token: Token.Token,
-  options?: { readonly apiUrl?: string | undefined; readonly site?: string | undefined }
+  options?: Options & { readonly site?: string | undefined }
 ) => Effect.Effect<User, AuthError.AuthError, HttpClient.HttpClient> = internal.whoami(User)
 
 /**

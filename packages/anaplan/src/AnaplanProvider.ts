@@ -172,7 +172,11 @@ export const provider: Provider.Provider = Provider.erase(Provider.make({
     whoami: (token) =>
       Effect.flatMap(AnaplanClient, (client) =>
         Effect.map(
-          client.whoami(token, { apiUrl: site.values.api_url ?? AnaplanAuth.defaultApiUrl, site: site.name }),
+          client.whoami(token, {
+            apiUrl: site.values.api_url ?? AnaplanAuth.defaultApiUrl,
+            site: site.name,
+            allowInsecureHttp: OAuth2Provider.allowsInsecureHttp(site)
+          }),
           (user) => ({
             email: user.email,
             name: [user.firstName, user.lastName].filter((part) => part !== undefined && part !== "").join(" "),

@@ -3,6 +3,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as RefreshPolicy from "@effect-auth/core/RefreshPolicy"
 import * as Testing from "@effect-auth/core/Testing"
 import type * as Token from "@effect-auth/core/Token"
+import * as TokenSourceModule from "@effect-auth/core/TokenSource"
 import { TokenSource } from "@effect-auth/core/TokenSource"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as ConfigError from "effect/ConfigError"
@@ -370,6 +371,47 @@ describe("AnaplanAuth", () => {
         }
         assert.strictEqual(warnings.length, 1, warnings.join("\n"))
         assert.include(warnings[0], "passwords and tokens travel in clear (allow_insecure_http is set)")
+      }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+  })
+
+  describe("plain http:// API URLs", () => {
+    const insecure = "http://api.anaplan.invalid"
+    it.scoped("are refused before a token is sent, naming api_url; allowInsecureHttp sends, warning once", () =>
+      Effect.gen(function*() {
+        const token = Testing.makeToken({ lifetime: "1 hour" })
+        const refused = yield* Effect.flip(AnaplanClient.whoami(token, { apiUrl: insecure }))
+        assert.strictEqual(refused._tag, "InvalidConfiguration")
+        assert.include(refused.message, "api_url (apiUrl) (http://api.anaplan.invalid) is plain http://")
+        assert.include(refused.message, "tokens would travel in clear")
+        assert.include(refused.message, "allow_insecure_http")
+        // the client refuses when it is built, before any request is signed
+        const built = yield* Effect.flip(
+          Layer.build(AnaplanClient.layer({ apiUrl: insecure })).pipe(
+            Effect.provide(TokenSourceModule.layerStatic(token, { site: "clear" }))
+          )
+        )
+        assert.strictEqual(built._tag, "InvalidConfiguration")
+        assert.strictEqual(built.site, "clear")
+        assert.include(built.message, "api_url (apiUrl)")
+
+        const warnings: Array<string> = []
+        const logger = Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Warning") warnings.push(String(message))
+        })
+        const allowed = { apiUrl: insecure, allowInsecureHttp: true }
+        for (let i = 0; i < 2; i++) {
+          const failed = yield* Effect.flip(AnaplanClient.whoami(token, allowed)).pipe(
+            Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+          )
+          // sent: the host does not resolve (RFC 2606 .invalid), a network failure, not a refusal
+          assert.strictEqual(failed._tag, "AuthServiceUnavailable", failed.message)
+        }
+        const client = yield* AnaplanClient.make(allowed).pipe(Effect.provide(TokenSourceModule.layerStatic(token)))
+        assert.strictEqual(client.apiUrl, insecure)
+        assert.strictEqual(warnings.length, 1, warnings.join("\n"))
+        assert.include(warnings[0], "tokens travel in clear (allow_insecure_http is set)")
+        // loopback is always accepted
+        yield* AnaplanClient.make({ apiUrl: "http://127.0.0.1:9" }).pipe(Effect.provide(TokenSourceModule.layerStatic(token)))
       }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
   })
 

@@ -270,6 +270,26 @@ storage = "file"
         assert.notInclude(sent.stderr, "is plain http:// on a host that is not loopback, so")
         noSecretIn(sent.stderr + sent.stdout, "the warning")
       }))
+
+    it.scoped("an api_url on plain http:// elsewhere than loopback is refused before the token is sent; login is unaffected", () =>
+      Effect.gen(function*() {
+        const { home, run, server } = yield* setup
+        Cli.writeConfig(home, `[sites.clear]
+provider = "anaplan"
+email = "${email}"
+auth_url = "${server.url}"
+api_url = "http://api.anaplan.invalid"
+storage = "file"
+`)
+        assert.strictEqual((yield* run(["login", "--at", "clear"], { EFFECT_AUTH_PASSWORD: password })).code, 0)
+        const before = yield* server.counters
+        const refused = yield* run(["whoami", "--at", "clear"])
+        assert.strictEqual(refused.code, 1, refused.stderr)
+        assert.match(refused.stderr, /^error: \[clear\] Anaplan: api_url \(apiUrl\) \(http:\/\/api\.anaplan\.invalid\) is plain http:\/\//)
+        assert.include(refused.stderr, "tokens would travel in clear")
+        assert.match(refused.stderr, /\nhint: .*allow_insecure_http = true/)
+        assert.deepStrictEqual(yield* server.counters, before, "no request to the auth service either")
+      }))
   })
 
   describe("renewal and certificates", () => {

@@ -71,6 +71,27 @@ const secureAuthUrl = (options: CallOptions | undefined): Effect.Effect<void, Au
 /** @internal */
 export const apiBase = (apiUrl: string | undefined): string => trimSlashes(apiUrl ?? defaultApiUrl)
 
+/** Where the integration API is and whether it may be plain `http://` (the client's options). */
+interface ApiOptions {
+  readonly apiUrl?: string | undefined
+  readonly site?: string | undefined
+  readonly allowInsecureHttp?: boolean | undefined
+}
+
+/**
+ * Refuses a plain `http://` API URL on a host that is not loopback, as for the auth URL: every
+ * request carries the token. With `allowInsecureHttp` it warns (once per process).
+ */
+const secureApiUrl = (options: ApiOptions | undefined, site: string): Effect.Effect<void, AuthError.InvalidConfiguration> =>
+  Effect.suspend(() =>
+    OAuth2.checkEndpoint("api_url (apiUrl)", options?.apiUrl ?? defaultApiUrl, {
+      site,
+      allowInsecureHttp: options?.allowInsecureHttp,
+      service: "Anaplan",
+      carries: "tokens"
+    })
+  )
+
 // -------------------------------------------------------------------------------------------------
 // single calls
 // -------------------------------------------------------------------------------------------------
@@ -192,11 +213,11 @@ export const whoami = <A, I>(schema: Schema.Schema<A, I>) => {
   const answer = Schema.Struct({ user: schema })
   return (
     token: Token.Token,
-    options?: { readonly apiUrl?: string | undefined; readonly site?: string | undefined }
+    options?: ApiOptions
   ): Effect.Effect<A, AuthError.AuthError, HttpClient.HttpClient> => {
     const site = options?.site ?? defaultSite
     const context: Context = { site, operation: "Anaplan whoami" }
-    return Effect.flatMap(HttpClient.HttpClient, (client) =>
+    return Effect.flatMap(Effect.zipRight(secureApiUrl(options, site), HttpClient.HttpClient), (client) =>
       send(
         client,
         authRequest("GET", `${apiBase(options?.apiUrl)}/2/0/users/me`, anaplanTokenHeader(token)),
@@ -320,11 +341,12 @@ export const classifyUnauthorized: AuthHttpClient.UnauthorizedClassifier = (resp
 /** @internal */
 export const makeClient = <User, I>(userSchema: Schema.Schema<User, I>) =>
 (
-  options?: { readonly apiUrl?: string | undefined }
-): Effect.Effect<ClientService<User>, never, TokenSource.TokenSource | HttpClient.HttpClient> =>
+  options?: Omit<ApiOptions, "site">
+): Effect.Effect<ClientService<User>, AuthError.InvalidConfiguration, TokenSource.TokenSource | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const source = yield* TokenSource.TokenSource
     const client = yield* HttpClient.HttpClient
+    yield* secureApiUrl(options, source.site ?? defaultSite)
     const apiUrl = apiBase(options?.apiUrl)
     const http = AuthHttpClient.make(source, { classifyUnauthorized })(
       client.pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(`${apiUrl}/2/0`)))
@@ -378,6 +400,7 @@ export const tokenConfig: Config.Config<TokenOptions> = Config.all({
 })
 
 /** @internal */
-export const clientConfig: Config.Config<{ readonly apiUrl?: string | undefined }> = Config.all({
-  apiUrl: optionalString("ANAPLAN_API_URL")
+export const clientConfig: Config.Config<Omit<ApiOptions, "site">> = Config.all({
+  apiUrl: optionalString("ANAPLAN_API_URL"),
+  allowInsecureHttp: Config.withDefault(Config.boolean("ANAPLAN_ALLOW_INSECURE_HTTP"), false)
 })
