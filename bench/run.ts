@@ -3,6 +3,8 @@
  * `npm run bench -- soak cli` runs only the named suites and prints their figures (RESULTS.md is
  * written only by a run of every suite).
  */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
@@ -21,20 +23,20 @@ const suites: ReadonlyArray<readonly [string, Effect.Effect<ReadonlyArray<Result
 ]
 
 const only = process.argv.slice(2)
-const unknown = only.filter((name) => !suites.some(([suite]) => suite === name))
-if (unknown.length > 0) {
-  console.error(`unknown suite ${unknown.join(", ")}: the suites are ${suites.map(([suite]) => suite).join(", ")}`)
-  process.exit(2)
-}
 
 const main = Effect.gen(function*() {
+  const unknown = only.filter((name) => !suites.some(([suite]) => suite === name))
+  if (unknown.length > 0) {
+    yield* Console.error(`unknown suite ${unknown.join(", ")}: the suites are ${suites.map(([suite]) => suite).join(", ")}`)
+    return yield* Effect.sync(() => process.exit(2))
+  }
   const results: Array<Result> = []
   for (const [suite, run] of suites) {
     if (only.length > 0 && !only.includes(suite)) continue
-    console.log(`# ${suite}`)
+    yield* Console.log(`# ${suite}`)
     for (const result of yield* run) {
       results.push(result)
-      console.log(`${result.met ? "ok  " : "MISS"} ${result.name}: ${result.figure} (${result.detail}; goal ${result.goal})`)
+      yield* Console.log(`${result.met ? "ok  " : "MISS"} ${result.name}: ${result.figure} (${result.detail}; goal ${result.goal})`)
     }
   }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
@@ -52,7 +54,4 @@ const main = Effect.gen(function*() {
   if (only.length === 0) writeFileSync(new URL("./RESULTS.md", import.meta.url), lines.join("\n"))
 })
 
-Effect.runPromise(main).catch((error) => {
-  console.error(error)
-  process.exit(1)
-})
+NodeRuntime.runMain(main)

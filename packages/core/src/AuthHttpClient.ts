@@ -117,13 +117,13 @@ export const make = (source: TokenSource.Service, options?: Options) =>
       hint: "The account may lack access to this resource, or its credentials were revoked; log in again."
     })
   const leaving = <A>(error: A) => Effect.fail(redactLeaving(error))
+  const sign = (request: HttpClientRequest.HttpClientRequest) => (token: Token) =>
+    HttpClientRequest.setHeader(request, "authorization", signed(token))
   return client.pipe(
     // a fresh token signs without a step of its own; otherwise the request waits for `get`
     HttpClient.mapRequestEffect((request) => {
       const fresh = source.unsafeFresh?.()
-      return fresh !== undefined
-        ? Effect.succeed(HttpClientRequest.setHeader(request, "authorization", signed(fresh)))
-        : Effect.map(source.get, (token) => HttpClientRequest.setHeader(request, "authorization", signed(token)))
+      return fresh !== undefined ? Effect.succeed(sign(request)(fresh)) : Effect.map(source.get, sign(request))
     }),
     // `send` runs the whole request, signing included, so running it again after a 401 signs the
     // retry with the current token; the successful path costs one frame, and whatever leaves

@@ -55,18 +55,27 @@ const callOptions = (options: CallOptions): CallOptions => ({
 })
 
 /**
- * Refuses a plain `http://` auth URL on a host that is not loopback: passwords, certificate
- * logins and tokens would travel in clear. With `allowInsecureHttp` it warns (once per process).
+ * Refuses a plain `http://` Anaplan URL on a host that is not loopback, since what `carries` names
+ * would travel in clear. With `allowInsecureHttp` it warns (once per process).
  */
-const secureAuthUrl = (options: CallOptions | undefined): Effect.Effect<void, AuthError.InvalidConfiguration> =>
+const secureUrl = (
+  field: string,
+  url: string,
+  carries: string,
+  options: { readonly site?: string | undefined; readonly allowInsecureHttp?: boolean | undefined } | undefined
+): Effect.Effect<void, AuthError.InvalidConfiguration> =>
   Effect.suspend(() =>
-    OAuth2.checkEndpoint("auth_url (authUrl)", options?.authUrl ?? defaultAuthUrl, {
+    OAuth2.checkEndpoint(field, url, {
       site: options?.site ?? defaultSite,
       allowInsecureHttp: options?.allowInsecureHttp,
       service: "Anaplan",
-      carries: "passwords and tokens"
+      carries
     })
   )
+
+/** {@link secureUrl} for the auth URL: passwords, certificate logins and tokens go there. */
+const secureAuthUrl = (options: CallOptions | undefined): Effect.Effect<void, AuthError.InvalidConfiguration> =>
+  secureUrl("auth_url (authUrl)", options?.authUrl ?? defaultAuthUrl, "passwords and tokens", options)
 
 /** @internal */
 export const apiBase = (apiUrl: string | undefined): string => trimSlashes(apiUrl ?? defaultApiUrl)
@@ -78,19 +87,9 @@ interface ApiOptions {
   readonly allowInsecureHttp?: boolean | undefined
 }
 
-/**
- * Refuses a plain `http://` API URL on a host that is not loopback, as for the auth URL: every
- * request carries the token. With `allowInsecureHttp` it warns (once per process).
- */
-const secureApiUrl = (options: ApiOptions | undefined, site: string): Effect.Effect<void, AuthError.InvalidConfiguration> =>
-  Effect.suspend(() =>
-    OAuth2.checkEndpoint("api_url (apiUrl)", options?.apiUrl ?? defaultApiUrl, {
-      site,
-      allowInsecureHttp: options?.allowInsecureHttp,
-      service: "Anaplan",
-      carries: "tokens"
-    })
-  )
+/** {@link secureUrl} for the API URL: every request carries the token. */
+const secureApiUrl = (options: ApiOptions | undefined): Effect.Effect<void, AuthError.InvalidConfiguration> =>
+  secureUrl("api_url (apiUrl)", options?.apiUrl ?? defaultApiUrl, "tokens", options)
 
 // -------------------------------------------------------------------------------------------------
 // single calls
@@ -217,7 +216,7 @@ export const whoami = <A, I>(schema: Schema.Schema<A, I>) => {
   ): Effect.Effect<A, AuthError.AuthError, HttpClient.HttpClient> => {
     const site = options?.site ?? defaultSite
     const context: Context = { site, operation: "Anaplan whoami" }
-    return Effect.flatMap(Effect.zipRight(secureApiUrl(options, site), HttpClient.HttpClient), (client) =>
+    return Effect.flatMap(Effect.zipRight(secureApiUrl(options), HttpClient.HttpClient), (client) =>
       send(
         client,
         authRequest("GET", `${apiBase(options?.apiUrl)}/2/0/users/me`, anaplanTokenHeader(token)),
@@ -346,7 +345,7 @@ export const makeClient = <User, I>(userSchema: Schema.Schema<User, I>) =>
   Effect.gen(function*() {
     const source = yield* TokenSource.TokenSource
     const client = yield* HttpClient.HttpClient
-    yield* secureApiUrl(options, source.site ?? defaultSite)
+    yield* secureApiUrl({ ...options, site: source.site })
     const apiUrl = apiBase(options?.apiUrl)
     const http = AuthHttpClient.make(source, { classifyUnauthorized })(
       client.pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(`${apiUrl}/2/0`)))

@@ -102,6 +102,9 @@ export const make = (
           : Deferred.die(pending, new Error(`TokenSource "${strategy.name}" closed while a login was in flight`))
       })
     )
+    /** Whether `get` serves the held token now: one is held, not invalidated, and not stale. */
+    const isFresh = (s: State): s is State & { readonly ready: Effect.Effect<Token> } =>
+      s.ready !== undefined && clock.unsafeCurrentTimeMillis() < s.freshUntil
     const installed = yield* Queue.sliding<Token>(1)
     const attributes = { "auth.strategy": strategy.name, "auth.site": strategy.site ?? "" }
     const annotate = Effect.annotateLogs({ strategy: strategy.name, site: strategy.site ?? "" })
@@ -183,9 +186,7 @@ export const make = (
             const joined = Deferred.await(s.flight)
             return mode === "login" ? Effect.zipRight(Effect.ignore(joined), flight("login")) : joined
           }
-          if (mode === "get" && s.token !== undefined && clock.unsafeCurrentTimeMillis() < s.freshUntil) {
-            return s.ready!
-          }
+          if (mode === "get" && isFresh(s)) return s.ready
           if (mode !== "login" && s.needsLogin) {
             // the failure that ended the session says best why and how to log in again
             return Effect.fail(
@@ -214,7 +215,7 @@ export const make = (
 
     const serve = (): Effect.Effect<Token, AuthError.AuthError> => {
       const s = MutableRef.get(state)
-      return s.ready !== undefined && clock.unsafeCurrentTimeMillis() < s.freshUntil ? s.ready : flight("get")
+      return isFresh(s) ? s.ready : flight("get")
     }
     // `yield* get` decides at the yield, not one fiber step later: a fresh token is handed to the
     // generator as the exit it already is (`ready`), which `Effect.gen` takes without a step of the
@@ -304,7 +305,7 @@ export const make = (
       current: Effect.sync(() => Option.fromNullable(MutableRef.get(state).token)),
       unsafeFresh: () => {
         const s = MutableRef.get(state)
-        return s.ready !== undefined && clock.unsafeCurrentTimeMillis() < s.freshUntil ? s.token : undefined
+        return isFresh(s) ? s.token : undefined
       }
     }
   })
